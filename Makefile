@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both create .venv and install into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= ../shared/data
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: demo test test-fast train venv venv-runtime clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime only (numpy, onnxruntime, rdkit, click): what a user needs to predict.
+$(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	touch $@
+
+# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest.
+$(VENV)/.dev: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e '.[train,test]'
+	touch $@ $(VENV)/.runtime
+
+venv-runtime: $(VENV)/.runtime
+venv: $(VENV)/.dev
+
+demo: $(VENV)/.runtime
+	$(BIN)/chi-lite info
+	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'Cc1ccccc1' --temperature 25
+	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'O' --temperature 25 --format json
+
+test: $(VENV)/.dev
+	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest
+
+test-fast: $(VENV)/.dev
+	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest -m "not slow"
+
+# Reproduces artifacts/ from the shared data (about 10 minutes on 2 cores, CV included).
+train: $(VENV)/.dev
+	$(BIN)/chi-lite-train fit --data-dir $(DATA) --out artifacts
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

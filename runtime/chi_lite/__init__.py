@@ -1,0 +1,54 @@
+"""chi-lite: Flory–Huggins χ(T) for polymer–solvent pairs, from an ONNX ensemble.
+
+The public names are imported lazily so that ``import chi_lite`` stays cheap
+(no RDKit or onnxruntime until a prediction is asked for).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChiPredictor",
+    "ChiPrediction",
+    "PairOutcome",
+    "ModelManifest",
+    "ChiLiteError",
+    "InvalidSmilesError",
+    "InvalidPolymerError",
+    "InvalidTemperatureError",
+    "FeaturizationError",
+    "InputFileError",
+    "ArtifactError",
+]
+
+_LOCATIONS = {
+    "ChiPredictor": "chi_lite.predictor",
+    "ChiPrediction": "chi_lite.predictor",
+    "PairOutcome": "chi_lite.predictor",
+    "ModelManifest": "chi_lite.config",
+}
+
+if TYPE_CHECKING:
+    from .config import ModelManifest
+    from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+
+from .errors import (
+    ArtifactError,
+    ChiLiteError,
+    FeaturizationError,
+    InputFileError,
+    InvalidPolymerError,
+    InvalidSmilesError,
+    InvalidTemperatureError,
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        import importlib
+
+        return getattr(importlib.import_module(_LOCATIONS[name]), name)
+    raise AttributeError(f"module 'chi_lite' has no attribute {name!r}")

@@ -1,0 +1,56 @@
+"""`chi-lite info`: the model card, read from the artifact's manifest."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import model_option
+
+
+def _card(manifest, directory) -> str:
+    f = manifest.featurizer
+    lines = [
+        f"model        {directory / manifest.model_file}",
+        f"sha256       {manifest.files.get(manifest.model_file, '')}",
+        f"created      {manifest.created}",
+        f"ensemble     {manifest.ensemble_size} members",
+        f"tasks        " + ", ".join(f"{k} ({'trained' if v else 'not trained'})" for k, v in manifest.tasks.items()),
+        f"vocabulary   {len(f.polymer_descriptors)} polymer + {len(f.solvent_descriptors)} solvent RDKit descriptors "
+        f"(featurizer v{f.version}, cyclic {f.oligomer_length}-mer, {f.hydrogens} H, RDKit {f.rdkit_version})",
+    ]
+    data = manifest.data
+    if data:
+        t = data.get("temperature_k", [None, None])
+        lines.append(
+            f"data         {data.get('exp_rows')} experimental χ + {data.get('cosmo_rows')} COSMO-RS χ rows"
+            + (f", {t[0] - 273.15:.0f}–{t[1] - 273.15:.0f} °C" if t[0] is not None else "")
+        )
+        for name, digest in data.get("files", {}).items():
+            lines.append(f"             {name} sha256 {digest[:16]}…")
+    cv = manifest.metrics.get("cv_pairs")
+    if cv:
+        m, c = cv["model"], cv["cosmo_rs"]
+        lines.append(
+            f"accuracy     pair-grouped {cv['folds_n']}-fold CV: R² {m['r2']:.3f}, RMSE {m['rmse']:.3f}, MAE {m['mae']:.3f} (n={m['n']})"
+        )
+        lines.append(f"baseline     raw COSMO-RS on {c['n']} of those rows: R² {c['r2']:.3f}, RMSE {c['rmse']:.3f}")
+    if "parity_max_abs_chi" in manifest.metrics:
+        lines.append(f"parity       torch vs onnxruntime max |Δχ| {manifest.metrics['parity_max_abs_chi']:.1e}")
+    lines.append("versions     " + ", ".join(f"{k} {v}" for k, v in manifest.versions.items()))
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@model_option
+def info(fmt: str, model_dir) -> None:
+    """Show the model card: data, vocabulary, accuracy and versions."""
+    from ..artifact import load_artifact
+
+    artifact = load_artifact(model_dir)
+    if fmt == "json":
+        click.echo(json.dumps({"directory": str(artifact.directory), **artifact.manifest.to_dict()}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(_card(artifact.manifest, artifact.directory), nl=False)

@@ -1,0 +1,35 @@
+"""Exception types of the public API.
+
+Every error a user can cause maps to one of these, so callers (and the CLI) can
+catch ``ChiLiteError`` and print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ChiLiteError(Exception):
+    """Base class: anything chi-lite refuses on purpose."""
+
+
+class InvalidSmilesError(ChiLiteError, ValueError):
+    """A SMILES string RDKit cannot parse."""
+
+
+class InvalidPolymerError(ChiLiteError, ValueError):
+    """A polymer repeat unit that is not a valid two-ended (two ``*``) unit."""
+
+
+class InvalidTemperatureError(ChiLiteError, ValueError):
+    """A temperature that is not a number or not above absolute zero."""
+
+
+class FeaturizationError(ChiLiteError, ValueError):
+    """A molecule whose descriptors cannot be computed (or are not finite)."""
+
+
+class InputFileError(ChiLiteError, ValueError):
+    """A batch input file that is missing, empty, or lacks required columns."""
+
+
+class ArtifactError(ChiLiteError, RuntimeError):
+    """A model artifact that is missing, corrupted, or incompatible with this runtime."""

@@ -1,0 +1,135 @@
+"""Named molecular descriptors, computed with RDKit alone.
+
+The candidate set is RDKit's 2D descriptor list minus those that are slow on
+200-atom macrocycles (NumBridgeheadAtoms ~9 s, Ipc, BertzCT, BCUT2D, qed, ...)
+or that only repeat others, plus a few per-atom means ("km_*", kernel means in
+the spirit of RadonPy's force-field descriptors) that are intensive, so a
+10-mer and its repeat unit get the same value. Training keeps the informative
+subset of these names; that ordered subset is the frozen vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import Descriptors, rdMolDescriptors, rdPartialCharges
+
+from ..errors import FeaturizationError
+
+# Slow on cyclic oligomers (measured in ms per 230-heavy-atom ring), constant, or redundant.
+_EXCLUDED = frozenset(
+    {
+        "NumBridgeheadAtoms",  # ~9000 ms
+        "NumSpiroAtoms",  # ~480 ms
+        "Ipc",  # ~150 ms, and overflows on large rings
+        "AvgIpc",  # ~100 ms
+        "BertzCT",  # ~24 ms
+        "BalabanJ",  # ~16 ms
+        "qed",  # ~15 ms, drug-likeness is meaningless here
+        "SPS",  # ~8 ms
+        "NumSaturatedRings",  # ~25-40 ms on sugar rings
+        "NumSaturatedHeterocycles",
+        "NumAliphaticHeterocycles",
+        "NumRadicalElectrons",  # always 0 for closed-shell inputs
+        "MaxEStateIndex",  # electrotopological states: see _EXCLUDED_PREFIXES
+        "MinEStateIndex",
+        "MaxAbsEStateIndex",
+        "MinAbsEStateIndex",
+    }
+)
+_EXCLUDED_PREFIXES = (
+    "BCUT2D_",  # ~60 ms: an eigen-decomposition of the full Burden matrix
+    # Electrotopological states need the all-pairs distance matrix (~10 ms, O(n^3), per
+    # 230-atom ring) and the Python double loop behind them another ~30 ms.
+    "EState_VSA",
+    "VSA_EState",
+)
+
+
+def _rdkit_functions() -> dict[str, Callable[[Chem.Mol], float]]:
+    return {
+        name: fn
+        for name, fn in Descriptors._descList
+        if name not in _EXCLUDED and not name.startswith(_EXCLUDED_PREFIXES)
+    }
+
+
+_RDKIT = _rdkit_functions()
+_ELEMENTS = ("C", "N", "O", "F", "Cl", "Br", "I", "S", "Si", "P")
+
+
+def _atom_table(mol: Chem.Mol) -> dict[str, np.ndarray]:
+    """One pass over the atoms: RDKit's per-atom Python iteration dominates the cost otherwise."""
+    atoms = list(mol.GetAtoms())
+    table = {
+        "z": np.array([a.GetAtomicNum() for a in atoms], dtype=np.int64),
+        "degree": np.array([a.GetDegree() for a in atoms], dtype=np.float64),
+        "hs": np.array([a.GetTotalNumHs() for a in atoms], dtype=np.float64),
+        "aromatic": np.array([a.GetIsAromatic() for a in atoms], dtype=np.float64),
+        "in_ring": np.array([a.IsInRing() for a in atoms], dtype=np.float64),
+    }
+    table["symbol"] = np.array([a.GetSymbol() for a in atoms])
+    return table
+
+
+def _atom_means(mol: Chem.Mol, table: dict[str, np.ndarray]) -> dict[str, float]:
+    heavy = table["z"] > 1
+    n_heavy = max(int(heavy.sum()), 1)
+    symbols = table["symbol"][heavy]
+    out = {f"km_frac_{el}": float((symbols == el).sum()) / n_heavy for el in _ELEMENTS}
+    out["km_h_per_heavy"] = float(table["hs"].sum() + (~heavy).sum()) / n_heavy
+    out["km_frac_aromatic"] = float(table["aromatic"][heavy].sum()) / n_heavy
+    out["km_frac_in_ring"] = float(table["in_ring"][heavy].sum()) / n_heavy
+    out["km_mean_degree"] = float(table["degree"][heavy].mean())
+    contribs = np.array(rdMolDescriptors._CalcCrippenContribs(mol), dtype=np.float64).reshape(-1, 2)
+    out["km_mean_crippen_logp"] = float(contribs[:, 0].mean())
+    out["km_mean_crippen_mr"] = float(contribs[:, 1].mean())
+    charges = np.array([a.GetDoubleProp("_GasteigerCharge") for a in mol.GetAtoms()])
+    charges = np.nan_to_num(charges, nan=0.0, posinf=0.0, neginf=0.0)
+    out["km_mean_abs_charge"] = float(np.mean(np.abs(charges)))
+    out["km_std_charge"] = float(np.std(charges))
+    return out
+
+
+_KM_NAMES = tuple(
+    [f"km_frac_{el}" for el in _ELEMENTS]
+    + [
+        "km_h_per_heavy",
+        "km_frac_aromatic",
+        "km_frac_in_ring",
+        "km_mean_degree",
+        "km_mean_crippen_logp",
+        "km_mean_crippen_mr",
+        "km_mean_abs_charge",
+        "km_std_charge",
+    ]
+)
+
+
+def candidate_descriptors() -> list[str]:
+    """Every name this featurizer version can compute, in a stable order."""
+    return list(_RDKIT) + list(_KM_NAMES)
+
+
+def unknown_descriptors(names: Sequence[str]) -> list[str]:
+    """Names an artifact asks for that this installation cannot compute."""
+    known = set(candidate_descriptors())
+    return [n for n in names if n not in known]
+
+
+def compute_descriptors(mol: Chem.Mol, names: Sequence[str]) -> np.ndarray:
+    """Descriptor vector (float64, in ``names`` order) for a heavy-atom molecule."""
+    mol = Chem.Mol(mol)  # Gasteiger charges are stored on the atoms; keep callers' molecules clean
+    try:
+        km: dict[str, float] = {}
+        if any(n.startswith("km_") for n in names):
+            rdPartialCharges.ComputeGasteigerCharges(mol)
+            km = _atom_means(mol, _atom_table(mol))
+        values = [km[name] if name in km else float(_RDKIT[name](mol)) for name in names]
+    except KeyError as exc:
+        raise FeaturizationError(f"descriptor {exc.args[0]!r} is not computable by this chi-lite version") from None
+    except Exception as exc:  # RDKit raises plain RuntimeError/ValueError for odd chemistry
+        raise FeaturizationError(f"descriptor computation failed: {exc}") from None
+    return np.asarray(values, dtype=np.float64)

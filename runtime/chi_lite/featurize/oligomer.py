@@ -1,0 +1,85 @@
+"""Repeat unit → cyclic oligomer, the polymer representation of Aoki et al.
+
+A cyclic n-mer has no end groups, so its descriptors describe the chain itself
+rather than whatever happened to cap it.
+"""
+
+from __future__ import annotations
+
+from rdkit import Chem
+
+from ..errors import InvalidPolymerError, InvalidSmilesError
+
+_RDLOG_DISABLED = False
+
+
+def _quiet_rdkit() -> None:
+    """RDKit prints parse errors to stderr; we raise our own one-line errors instead."""
+    global _RDLOG_DISABLED
+    if not _RDLOG_DISABLED:
+        from rdkit import RDLogger
+
+        RDLogger.DisableLog("rdApp.*")
+        _RDLOG_DISABLED = True
+
+
+def parse_smiles(smiles: str, what: str = "molecule") -> Chem.Mol:
+    """Parse a SMILES or raise ``InvalidSmilesError`` naming what it was meant to be."""
+    _quiet_rdkit()
+    if not isinstance(smiles, str) or not smiles.strip():
+        raise InvalidSmilesError(f"empty {what} SMILES")
+    mol = Chem.MolFromSmiles(smiles.strip())
+    if mol is None or mol.GetNumAtoms() == 0:
+        raise InvalidSmilesError(f"invalid {what} SMILES: {smiles!r}")
+    return mol
+
+
+def parse_repeat_unit(smiles: str) -> Chem.Mol:
+    """Parse a repeat unit and check it has exactly two singly bonded ``*`` ends."""
+    mol = parse_smiles(smiles, "polymer")
+    stars = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    if len(stars) != 2:
+        raise InvalidPolymerError(
+            f"polymer SMILES must mark the repeat unit with exactly two '*' (found {len(stars)}): {smiles!r}"
+        )
+    for star in stars:
+        if star.GetDegree() != 1:
+            raise InvalidPolymerError(f"each '*' must have exactly one neighbour: {smiles!r}")
+        bond = star.GetBonds()[0]
+        if bond.GetBondType() != Chem.BondType.SINGLE:
+            raise InvalidPolymerError(f"each '*' must be joined by a single bond: {smiles!r}")
+    if stars[0].GetNeighbors()[0].GetIdx() == stars[1].GetNeighbors()[0].GetIdx():
+        # Both ends on one atom (e.g. *C*) is fine chemically (polymethylene); nothing to refuse.
+        pass
+    if mol.GetNumAtoms() == 2:
+        raise InvalidPolymerError(f"polymer repeat unit has no atoms besides '*': {smiles!r}")
+    return mol
+
+
+def cyclic_oligomer(repeat_unit: str, n_units: int = 10, explicit_hydrogens: bool = True) -> Chem.Mol:
+    """Join ``n_units`` copies head to tail and close the ring.
+
+    The first ``*`` (in SMILES order) is the head, the second the tail; tail of
+    unit i bonds to head of unit i+1, and the last tail to the first head.
+    ``Chem.molzip`` does the joining so that double-bond and atom stereo written
+    against a ``*`` carry over to the real neighbour.
+    """
+    if n_units < 2:
+        raise ValueError("a cyclic oligomer needs at least 2 repeat units")
+    unit = parse_repeat_unit(repeat_unit)
+    head, tail = [a.GetIdx() for a in unit.GetAtoms() if a.GetAtomicNum() == 0]
+    combined = None
+    for i in range(n_units):
+        copy = Chem.RWMol(unit)
+        # Dummy pairs sharing an atom-map number are zipped together by molzip.
+        copy.GetAtomWithIdx(head).SetAtomMapNum(i + 1)
+        copy.GetAtomWithIdx(tail).SetAtomMapNum((i + 1) % n_units + 1)
+        combined = copy.GetMol() if combined is None else Chem.CombineMols(combined, copy.GetMol())
+    ring = Chem.molzip(combined)
+    try:
+        Chem.SanitizeMol(ring)
+    except Exception as exc:  # RDKit raises several sanitization exception types
+        raise InvalidPolymerError(f"cannot build a ring from repeat unit {repeat_unit!r}: {exc}") from None
+    if any(a.GetAtomicNum() == 0 for a in ring.GetAtoms()):
+        raise InvalidPolymerError(f"cannot join the ends of repeat unit {repeat_unit!r}")
+    return Chem.AddHs(ring) if explicit_hydrogens else ring

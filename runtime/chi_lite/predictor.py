@@ -1,0 +1,169 @@
+"""The typed Python API: load a model once, predict χ(T) for one pair or many."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .artifact import Artifact, load_artifact
+from .config import ModelManifest
+from .errors import ChiLiteError, InvalidTemperatureError
+from .featurize.featurizer import Featurizer
+from .session import create_session
+
+KELVIN_OFFSET = 273.15
+_BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
+_CACHE_SIZE = 8192  # descriptor vectors kept per role
+
+
+@dataclass(frozen=True)
+class ChiPrediction:
+    """χ at one temperature, its ensemble spread, and the fitted χ(T) = A + B/T."""
+
+    polymer: str
+    solvent: str
+    temperature_k: float
+    chi: float
+    chi_std: float
+    A: float
+    B: float
+
+    @property
+    def temperature_c(self) -> float:
+        return self.temperature_k - KELVIN_OFFSET
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["temperature_c"] = self.temperature_c
+        return out
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """One row of a batch: either a prediction or the error that stopped it."""
+
+    polymer: str
+    solvent: str
+    temperature: Any
+    result: ChiPrediction | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def to_kelvin(temperature: Any, kelvin: bool = False) -> float:
+    """Parse a temperature (°C unless ``kelvin``) and refuse what is not above 0 K."""
+    unit = "K" if kelvin else "°C"
+    try:
+        value = float(str(temperature).strip()) if isinstance(temperature, str) else float(temperature)
+    except (TypeError, ValueError):
+        raise InvalidTemperatureError(f"temperature {temperature!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidTemperatureError(f"temperature {temperature!r} is not a finite number")
+    k = value if kelvin else value + KELVIN_OFFSET
+    if k <= 0:
+        raise InvalidTemperatureError(f"temperature {value:g} {unit} is at or below absolute zero")
+    return k
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+class ChiPredictor:
+    """A loaded, verified model. Build once, call many times; not tied to a thread."""
+
+    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None) -> None:
+        """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads."""
+        self.artifact: Artifact = load_artifact(model_dir)
+        self.featurizer = Featurizer(self.artifact.manifest.featurizer)
+        self._session = create_session(self.artifact.model_path, threads)
+        self._polymers = _LRU(_CACHE_SIZE)
+        self._solvents = _LRU(_CACHE_SIZE)
+
+    @property
+    def manifest(self) -> ModelManifest:
+        return self.artifact.manifest
+
+    def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:
+        """Descriptors of a repeat unit's cyclic oligomer (cached by SMILES)."""
+        vector = self._polymers.get(repeat_unit)
+        if vector is None:
+            vector = self.featurizer.polymer(repeat_unit)
+            self._polymers.put(repeat_unit, vector)
+        return vector
+
+    def solvent_descriptors(self, smiles: str) -> np.ndarray:
+        """Descriptors of a solvent (cached by SMILES)."""
+        vector = self._solvents.get(smiles)
+        if vector is None:
+            vector = self.featurizer.solvent(smiles)
+            self._solvents.put(smiles, vector)
+        return vector
+
+    def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
+        """χ for one pair; ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
+        t = to_kelvin(temperature, kelvin)
+        xp = self.polymer_descriptors(polymer)[None, :]
+        xs = self.solvent_descriptors(solvent)[None, :]
+        return self._run([polymer], [solvent], xp, xs, np.array([t]))[0]
+
+    def predict_many(
+        self, pairs: Iterable[Sequence[Any]], *, kelvin: bool = False
+    ) -> list[PairOutcome]:
+        """One outcome per (polymer, solvent, temperature) in input order; failures carry their error."""
+        rows = [tuple(p) for p in pairs]
+        outcomes: list[PairOutcome | None] = [None] * len(rows)
+        good: list[tuple[int, str, str, float, np.ndarray, np.ndarray]] = []
+        for i, row in enumerate(rows):
+            polymer, solvent, temperature = (list(row) + [None, None, None])[:3]
+            try:
+                if len(row) != 3:
+                    raise InvalidTemperatureError(f"expected (polymer, solvent, temperature), got {len(row)} values")
+                t = to_kelvin(temperature, kelvin)
+                xp = self.polymer_descriptors(str(polymer))
+                xs = self.solvent_descriptors(str(solvent))
+            except ChiLiteError as exc:
+                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=str(exc))
+                continue
+            good.append((i, str(polymer), str(solvent), t, xp, xs))
+        for start in range(0, len(good), _BATCH_ROWS):
+            chunk = good[start : start + _BATCH_ROWS]
+            results = self._run(
+                [c[1] for c in chunk],
+                [c[2] for c in chunk],
+                np.stack([c[4] for c in chunk]),
+                np.stack([c[5] for c in chunk]),
+                np.array([c[3] for c in chunk]),
+            )
+            for (i, polymer, solvent, _, _, _), result in zip(chunk, results):
+                outcomes[i] = PairOutcome(polymer, solvent, rows[i][2], result=result)
+        return [o for o in outcomes if o is not None]
+
+    def _run(self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray) -> list[ChiPrediction]:
+        chi, std, a, b = self._session.run(
+            None,
+            {
+                "polymer_descriptors": xp.astype(np.float32),
+                "solvent_descriptors": xs.astype(np.float32),
+                "temperature_k": t.astype(np.float32),
+            },
+        )
+        return [
+            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb))
+            for p, s, tk, c, sd, aa, bb in zip(polymers, solvents, t, chi, std, a, b)
+        ]

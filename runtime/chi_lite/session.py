@@ -1,0 +1,44 @@
+"""The one place that builds onnxruntime sessions: CPU provider, bounded threads, full graph optimisation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ArtifactError
+
+THREADS_ENV = "CHI_LITE_THREADS"
+DEFAULT_THREADS = 1  # a plant PC runs other software: never take every core unasked
+
+
+def resolve_threads(threads: int | None = None) -> int:
+    """Explicit argument, else $CHI_LITE_THREADS, else one thread."""
+    if threads is None:
+        raw = os.environ.get(THREADS_ENV, "").strip()
+        if not raw:
+            return DEFAULT_THREADS
+        try:
+            threads = int(raw)
+        except ValueError:
+            raise ArtifactError(f"{THREADS_ENV}={raw!r} is not a whole number of threads") from None
+    if threads < 1:
+        raise ArtifactError(f"thread count must be at least 1 (got {threads})")
+    return threads
+
+
+def create_session(model_path: Path, threads: int | None = None):
+    """An InferenceSession on the CPU provider with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    if "CPUExecutionProvider" not in ort.get_available_providers():
+        raise ArtifactError("onnxruntime has no CPUExecutionProvider: reinstall it with 'pip install onnxruntime'")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = resolve_threads(threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ArtifactError(f"onnxruntime cannot load {model_path}: {exc}") from None

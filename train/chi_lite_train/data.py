@@ -1,0 +1,79 @@
+"""Loading the χ data sets from ../shared/data (read in place, never copied)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+KELVIN_OFFSET = 273.15
+CHI_FILE = "mtl_chi/data_Chi.csv"
+COSMO_FILE = "mtl_chi/data_COSMO.csv"
+
+
+@dataclass
+class ChiData:
+    """Experimental and COSMO-RS χ rows with one schema.
+
+    Columns: row (id in the source file), pair (polymer_solvent key), polymer
+    (repeat unit), solvent, temp_k, chi.
+    """
+
+    exp: pd.DataFrame
+    cosmo: pd.DataFrame
+    fingerprint: dict[str, str]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_chi_data(data_dir: Path) -> ChiData:
+    """Read data_Chi.csv and data_COSMO.csv.
+
+    data_COSMO's repeat-unit column is empty almost everywhere (a known defect),
+    so its rows take polymer and solvent from data_Chi through the shared
+    cyclic ``ps_pair`` key.
+    """
+    data_dir = Path(data_dir)
+    chi_path, cosmo_path = data_dir / CHI_FILE, data_dir / COSMO_FILE
+    for path in (chi_path, cosmo_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: pass --data-dir pointing at shared/data")
+    raw = pd.read_csv(chi_path, index_col=0)
+    parts = raw["ps_pair_nonCyclic"].str.split("_", n=1, expand=True)
+    exp = pd.DataFrame(
+        {
+            "row": raw.index.astype(int),
+            "pair": raw["ps_pair_nonCyclic"],
+            "polymer": parts[0],
+            "solvent": parts[1],
+            "temp_k": raw["temp"].astype(float) + KELVIN_OFFSET,
+            "chi": raw["chi"].astype(float),
+            "polymer_class": raw["polymer_class"].fillna(""),
+        }
+    ).reset_index(drop=True)
+    key = raw.drop_duplicates("ps_pair").set_index("ps_pair")["ps_pair_nonCyclic"]
+    craw = pd.read_csv(cosmo_path, index_col=0)
+    pair = craw["ps_pair"].map(key)
+    if pair.isna().any():
+        raise ValueError(f"{int(pair.isna().sum())} COSMO rows have no matching pair in {CHI_FILE}")
+    cparts = pair.str.split("_", n=1, expand=True)
+    cosmo = pd.DataFrame(
+        {
+            "row": craw.index.astype(int),
+            "pair": pair,
+            "polymer": cparts[0],
+            "solvent": cparts[1],
+            "temp_k": craw["temp"].astype(float) + KELVIN_OFFSET,
+            "chi": craw["chi"].astype(float),
+        }
+    ).reset_index(drop=True)
+    fingerprint = {CHI_FILE: sha256_file(chi_path), COSMO_FILE: sha256_file(cosmo_path)}
+    return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint)

@@ -1,0 +1,125 @@
+"""ONNX export of the ensemble, the manifest beside it, and the torch ↔ onnxruntime parity check."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from chi_lite.config import FeaturizerConfig, ModelManifest
+from chi_lite.featurize.featurizer import Featurizer
+
+from .data import sha256_file
+from .model import ChiEnsemble
+
+MODEL_FILE = "chi_model.onnx"
+INPUTS = ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
+OUTPUTS = ["chi", "chi_std", "A", "B"]
+OPSET = 17
+
+
+def export_onnx(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, path: Path) -> Path:
+    """Write the ensemble as one ONNX graph with a dynamic batch dimension."""
+    ensemble.eval()
+    n = 3
+    example = (
+        torch.zeros(n, len(vocabulary.polymer_descriptors)),
+        torch.zeros(n, len(vocabulary.solvent_descriptors)),
+        torch.full((n,), 298.15),
+    )
+    dynamic = {name: {0: "batch"} for name in INPUTS + OUTPUTS}
+    torch.onnx.export(
+        ensemble,
+        example,
+        str(path),
+        input_names=INPUTS,
+        output_names=OUTPUTS,
+        dynamic_axes=dynamic,
+        opset_version=OPSET,
+        dynamo=False,
+        do_constant_folding=True,
+    )
+    return path
+
+
+def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, solvent: np.ndarray, temperature_k: np.ndarray) -> float:
+    """Largest |χ_torch − χ_onnx| over the given raw inputs."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    feed = {
+        INPUTS[0]: polymer.astype(np.float32),
+        INPUTS[1]: solvent.astype(np.float32),
+        INPUTS[2]: temperature_k.astype(np.float32),
+    }
+    onnx_chi = session.run(["chi"], feed)[0]
+    with torch.no_grad():
+        torch_chi = ensemble(*(torch.tensor(v) for v in feed.values()))[0].numpy()
+    return float(np.max(np.abs(onnx_chi - torch_chi)))
+
+
+def parity_inputs(vocabulary: FeaturizerConfig, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw descriptor inputs for real (polymer, solvent, T) rows."""
+    featurizer = Featurizer(vocabulary, check_rdkit=False)
+    polymers = {p: featurizer.polymer(p) for p in set(rows["polymer"])}
+    solvents = {s: featurizer.solvent(s) for s in set(rows["solvent"])}
+    return (
+        np.stack([polymers[p] for p in rows["polymer"]]),
+        np.stack([solvents[s] for s in rows["solvent"]]),
+        rows["temp_k"].to_numpy(),
+    )
+
+
+def library_versions() -> dict[str, str]:
+    import click
+    import onnx
+    import onnxruntime
+    import rdkit
+
+    import chi_lite
+
+    return {
+        "chi_lite": chi_lite.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "rdkit": rdkit.__version__,
+        "numpy": np.__version__,
+        "click": click.__version__,
+    }
+
+
+def write_artifact(
+    ensemble: ChiEnsemble,
+    vocabulary: FeaturizerConfig,
+    out_dir: Path,
+    *,
+    training: dict[str, Any],
+    data: dict[str, Any],
+    metrics: dict[str, Any],
+) -> ModelManifest:
+    """Export the graph and write the manifest with the hash of every artifact file."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_onnx(ensemble, vocabulary, out_dir / MODEL_FILE)
+    manifest = ModelManifest(
+        featurizer=vocabulary,
+        model_file=MODEL_FILE,
+        inputs=INPUTS,
+        outputs=OUTPUTS,
+        tasks={"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": False},
+        ensemble_size=len(ensemble.members),
+        files={MODEL_FILE: sha256_file(onnx_path)},
+        training=training,
+        data=data,
+        metrics=metrics,
+        versions=library_versions(),
+        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    )
+    manifest.save(out_dir)
+    return manifest

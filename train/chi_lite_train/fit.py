@@ -1,0 +1,183 @@
+"""Training the ensemble: each member has its own pair-grouped validation split and early stopping."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from chi_lite.config import FeaturizerConfig
+from chi_lite.featurize.featurizer import Featurizer
+
+from .features import choose_vocabulary, descriptor_table
+from .model import T_REF, ChiEnsemble, DescriptorScaler, SphereNet
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one training run; stored in the manifest."""
+
+    members: int = 10
+    latent: int = 8
+    cosmo_weight: float = 0.3
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    max_steps: int = 4000
+    eval_every: int = 10
+    patience: int = 400
+    val_fraction: float = 0.1
+    oligomer_length: int = 10
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class _Tensors:
+    """Unique molecules as matrices plus per-row indices into them (encoders run once per molecule)."""
+
+    polymers: torch.Tensor
+    solvents: torch.Tensor
+    p_index: torch.Tensor
+    s_index: torch.Tensor
+    tau: torch.Tensor
+    y: torch.Tensor
+    is_cosmo: torch.Tensor
+    pair: np.ndarray
+
+
+def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int], chi_mean: float, chi_scale: float):
+    return (
+        torch.tensor(rows["polymer"].map(p_pos).to_numpy(), dtype=torch.long),
+        torch.tensor(rows["solvent"].map(s_pos).to_numpy(), dtype=torch.long),
+        torch.tensor((T_REF / rows["temp_k"]).to_numpy(), dtype=torch.float32),
+        torch.tensor(((rows["chi"] - chi_mean) / chi_scale).to_numpy(), dtype=torch.float32),
+    )
+
+
+def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor) -> torch.Tensor:
+    ep = member.embed_polymer(t.polymers)
+    es = member.embed_solvent(t.solvents)
+    out = member.pair_head(ep[t.p_index[mask]], es[t.s_index[mask]])
+    cosmo = t.is_cosmo[mask]
+    a = torch.where(cosmo, out[:, 2], out[:, 0])
+    b = torch.where(cosmo, out[:, 3], out[:, 1])
+    return a + b * t.tau[mask]
+
+
+def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet, dict[str, float]]:
+    """One member: hold out a random 10 % of experimental pairs (and their COSMO rows) for early stopping."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    exp_pairs = np.unique(t.pair[~t.is_cosmo.numpy()])
+    n_val = max(1, int(round(config.val_fraction * len(exp_pairs))))
+    val_pairs = set(rng.choice(exp_pairs, size=n_val, replace=False).tolist())
+    in_val_pair = torch.tensor(np.isin(t.pair, list(val_pairs)))
+    train_mask = ~in_val_pair
+    val_mask = in_val_pair & ~t.is_cosmo
+    weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
+
+    member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
+    optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    best = (float("inf"), 0, copy.deepcopy(member.state_dict()))
+    for step in range(1, config.max_steps + 1):
+        member.train()
+        optimizer.zero_grad()
+        residual = _predict_scaled(member, t, train_mask) - t.y[train_mask]
+        loss = (weights * residual**2).sum() / weights.sum()
+        loss.backward()
+        optimizer.step()
+        if step % config.eval_every == 0:
+            member.eval()
+            with torch.no_grad():
+                val = torch.sqrt(torch.mean((_predict_scaled(member, t, val_mask) - t.y[val_mask]) ** 2)).item()
+            if val < best[0]:
+                best = (val, step, copy.deepcopy(member.state_dict()))
+            elif step - best[1] >= config.patience:
+                break
+    member.load_state_dict(best[2])
+    member.eval()
+    return member, {"val_rmse_scaled": best[0], "best_step": best[1], "steps": step}
+
+
+def train_ensemble(
+    exp: pd.DataFrame,
+    cosmo: pd.DataFrame,
+    config: TrainConfig,
+    log: Callable[[str], None] = lambda _: None,
+) -> tuple[ChiEnsemble, FeaturizerConfig, dict[str, Any]]:
+    """Fit vocabulary, scalers and all members on exactly these rows."""
+    started = time.perf_counter()
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    polymers = sorted(set(exp["polymer"]) | set(cosmo["polymer"]))
+    solvents = sorted(set(exp["solvent"]) | set(cosmo["solvent"]))
+    vocabulary = choose_vocabulary(polymers, solvents, config.oligomer_length)
+    featurizer = Featurizer(vocabulary)
+    p_table = descriptor_table(featurizer, polymers, "polymer")
+    s_table = descriptor_table(featurizer, solvents, "solvent")
+    featurize_s = time.perf_counter() - started
+    log(
+        f"vocabulary: {len(vocabulary.polymer_descriptors)} polymer / {len(vocabulary.solvent_descriptors)} "
+        f"solvent descriptors, {len(polymers)} polymers, {len(solvents)} solvents ({featurize_s:.1f} s)"
+    )
+    p_raw = np.stack([p_table[p] for p in polymers])
+    s_raw = np.stack([s_table[s] for s in solvents])
+    p_scaler, s_scaler = DescriptorScaler(p_raw), DescriptorScaler(s_raw)
+    chi_mean, chi_scale = float(exp["chi"].mean()), float(exp["chi"].std())
+
+    rows = pd.concat([exp.assign(is_cosmo=False), cosmo.assign(is_cosmo=True)], ignore_index=True)
+    p_pos = {p: i for i, p in enumerate(polymers)}
+    s_pos = {s: i for i, s in enumerate(solvents)}
+    p_index, s_index, tau, y = _row_tensors(rows, p_pos, s_pos, chi_mean, chi_scale)
+    with torch.no_grad():
+        tensors = _Tensors(
+            polymers=p_scaler(torch.tensor(p_raw, dtype=torch.float32)),
+            solvents=s_scaler(torch.tensor(s_raw, dtype=torch.float32)),
+            p_index=p_index,
+            s_index=s_index,
+            tau=tau,
+            y=y,
+            is_cosmo=torch.tensor(rows["is_cosmo"].to_numpy()),
+            pair=rows["pair"].to_numpy(),
+        )
+    members, member_info = [], []
+    for k in range(config.members):
+        member, info = train_member(tensors, config, seed=config.seed * 1000 + k)
+        members.append(member)
+        member_info.append(info)
+        log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val RMSE {info['val_rmse_scaled'] * chi_scale:.3f}")
+    ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale).eval()
+    info = {
+        "featurize_seconds": round(featurize_s, 2),
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "members": member_info,
+        "n_exp_rows": int(len(exp)),
+        "n_cosmo_rows": int(len(cosmo)),
+        "n_polymers": len(polymers),
+        "n_solvents": len(solvents),
+    }
+    return ensemble, vocabulary, info
+
+
+def predict_frame(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, rows: pd.DataFrame) -> pd.DataFrame:
+    """Torch predictions (χ mean and σ) for rows with polymer, solvent, temp_k columns."""
+    featurizer = Featurizer(vocabulary, check_rdkit=False)
+    p_table = descriptor_table(featurizer, rows["polymer"], "polymer")
+    s_table = descriptor_table(featurizer, rows["solvent"], "solvent")
+    xp = torch.tensor(np.stack([p_table[p] for p in rows["polymer"]]), dtype=torch.float32)
+    xs = torch.tensor(np.stack([s_table[s] for s in rows["solvent"]]), dtype=torch.float32)
+    temp = torch.tensor(rows["temp_k"].to_numpy(), dtype=torch.float32)
+    with torch.no_grad():
+        chi, std, _, _ = ensemble(xp, xs, temp)
+    return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy()}, index=rows.index)

@@ -1,0 +1,115 @@
+"""The multitask network of Aoki et al. (2023) and the ensemble that is exported.
+
+All preprocessing is held in buffers, so the exported graph maps raw descriptor
+vectors and a temperature in kelvin straight to χ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+T_REF = 298.15  # K; temperatures enter the head as T_REF / T
+N_HEAD_OUTPUTS = 5  # A_exp, B_exp, A_cosmo, B_cosmo, miscibility logit
+CLIP = 6.0  # standardized descriptors beyond ±CLIP are out of domain; clamp them
+
+
+def signed_log1p(x: torch.Tensor) -> torch.Tensor:
+    """Tames heavy-tailed counts and weights while keeping small values nearly unchanged."""
+    return torch.sign(x) * torch.log1p(torch.abs(x))
+
+
+class DescriptorScaler(nn.Module):
+    """signed log1p, then standardization with training statistics; NaN → 0, clamped."""
+
+    def __init__(self, raw: np.ndarray) -> None:
+        super().__init__()
+        transformed = np.sign(raw) * np.log1p(np.abs(raw))
+        mean = transformed.mean(axis=0)
+        std = transformed.std(axis=0)
+        std[std < 1e-8] = 1.0
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (signed_log1p(x) - self.mean) / self.std
+        z = torch.where(torch.isnan(z), torch.zeros_like(z), z)
+        return torch.clamp(z, -CLIP, CLIP)
+
+
+def encoder(width_in: int, latent: int) -> nn.Sequential:
+    """Three sigmoid hidden layers narrowing linearly from the input width to 2·Z."""
+    widths = np.linspace(width_in, 2 * latent, 5).round().astype(int).tolist()
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-2], widths[1:-1]):
+        layers += [nn.Linear(a, b), nn.Sigmoid()]
+    layers.append(nn.Linear(widths[-2], 2 * latent))
+    return nn.Sequential(*layers)
+
+
+class SphereNet(nn.Module):
+    """One ensemble member, on standardized inputs and standardized χ.
+
+    Each molecule is a point u with a radius r in a Z-dimensional
+    "generalized solubility sphere" space; z0 = (u_p − u_s)² − r_p² − r_s²
+    measures how far apart the spheres are, and a linear head reads the tasks off it.
+    """
+
+    def __init__(self, n_polymer: int, n_solvent: int, latent: int) -> None:
+        super().__init__()
+        self.latent = latent
+        self.polymer_encoder = encoder(n_polymer, latent)
+        self.solvent_encoder = encoder(n_solvent, latent)
+        self.head = nn.Linear(latent, N_HEAD_OUTPUTS)
+
+    def embed_polymer(self, xp: torch.Tensor) -> torch.Tensor:
+        return self.polymer_encoder(xp)
+
+    def embed_solvent(self, xs: torch.Tensor) -> torch.Tensor:
+        return self.solvent_encoder(xs)
+
+    def pair_head(self, ep: torch.Tensor, es: torch.Tensor) -> torch.Tensor:
+        z = self.latent
+        up, rp = ep[:, :z], ep[:, z:]
+        us, rs = es[:, :z], es[:, z:]
+        return self.head((up - us) ** 2 - rp**2 - rs**2)
+
+    def forward(self, xp: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        return self.pair_head(self.embed_polymer(xp), self.embed_solvent(xs))
+
+
+class ChiEnsemble(nn.Module):
+    """The exported model: raw descriptors + T [K] → χ mean, σ, A, B (experimental χ task)."""
+
+    def __init__(
+        self,
+        polymer_scaler: DescriptorScaler,
+        solvent_scaler: DescriptorScaler,
+        members: list[SphereNet],
+        chi_mean: float,
+        chi_scale: float,
+    ) -> None:
+        super().__init__()
+        self.polymer_scaler = polymer_scaler
+        self.solvent_scaler = solvent_scaler
+        self.members = nn.ModuleList(members)
+        self.register_buffer("chi_mean", torch.tensor(chi_mean, dtype=torch.float32))
+        self.register_buffer("chi_scale", torch.tensor(chi_scale, dtype=torch.float32))
+        self.register_buffer("t_ref", torch.tensor(T_REF, dtype=torch.float32))
+
+    def member_coefficients(self, polymer: torch.Tensor, solvent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A and B of χ = A + B/T for every member, shape (members, batch)."""
+        xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
+        heads = torch.stack([m(xp, xs) for m in self.members])  # (K, N, 5)
+        a = self.chi_mean + self.chi_scale * heads[..., 0]
+        b = self.chi_scale * self.t_ref * heads[..., 1]
+        return a, b
+
+    def forward(self, polymer: torch.Tensor, solvent: torch.Tensor, temperature_k: torch.Tensor):
+        a, b = self.member_coefficients(polymer, solvent)
+        chi = a + b / temperature_k.unsqueeze(0)
+        mean = chi.mean(dim=0)
+        # Sample standard deviation across members (0 for a single member).
+        std = torch.sqrt(((chi - mean) ** 2).sum(dim=0) / max(len(self.members) - 1, 1))
+        return mean, std, a.mean(dim=0), b.mean(dim=0)

@@ -3,20 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
-PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-fast train venv venv-runtime clean
+.PHONY: demo test test-fast train bench venv venv-runtime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Runtime only (numpy, onnxruntime, rdkit, click): what a user needs to predict.
-$(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
+$(VENV)/.runtime: $(BIN)/python pyproject.toml train/constraints.txt
 	$(PIP) -e .
 	touch $@
 
 # Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest.
-$(VENV)/.dev: $(BIN)/python pyproject.toml constraints.txt
+$(VENV)/.dev: $(BIN)/python pyproject.toml train/constraints.txt
 	$(PIP) -e '.[train,test]'
 	touch $@ $(VENV)/.runtime
 
@@ -37,6 +37,10 @@ test-fast: $(VENV)/.dev
 # Reproduces artifacts/ from the shared data (about 10 minutes on 2 cores, CV included).
 train: $(VENV)/.dev
 	$(BIN)/chi-lite-train fit --data-dir $(DATA) --out artifacts
+
+# Speed figures of the shipped model (not part of the tests: machines are noisy).
+bench: $(VENV)/.runtime
+	CHI_LITE_DATA=$(DATA) $(BIN)/python tests/bench_runtime.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -75,7 +75,7 @@ def parity_inputs(vocabulary: FeaturizerConfig, rows) -> tuple[np.ndarray, np.nd
 
 
 def library_versions() -> dict[str, str]:
-    import click
+    import importlib.metadata
     import onnx
     import onnxruntime
     import rdkit
@@ -90,7 +90,7 @@ def library_versions() -> dict[str, str]:
         "onnxruntime": onnxruntime.__version__,
         "rdkit": rdkit.__version__,
         "numpy": np.__version__,
-        "click": click.__version__,
+        "click": importlib.metadata.version("click"),
     }
 
 

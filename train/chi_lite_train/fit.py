@@ -31,6 +31,7 @@ class TrainConfig:
     eval_every: int = 10
     patience: int = 400
     val_fraction: float = 0.1
+    batch_size: int = 0  # rows per step; 0 = all training rows (full batch)
     oligomer_length: int = 10
     seed: int = 0
 
@@ -86,16 +87,27 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     in_val_pair = torch.tensor(np.isin(t.pair, list(val_pairs)))
     train_mask = ~in_val_pair
     val_mask = in_val_pair & ~t.is_cosmo
-    weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
+    weights_all = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))
 
     member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
     optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     best = (float("inf"), 0, copy.deepcopy(member.state_dict()))
+    train_rows = torch.nonzero(train_mask).flatten()
+    generator = torch.Generator().manual_seed(seed)
+    order, cursor = torch.randperm(len(train_rows), generator=generator), 0
+    batch = config.batch_size if 0 < config.batch_size < len(train_rows) else len(train_rows)
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
-        residual = _predict_scaled(member, t, train_mask) - t.y[train_mask]
-        loss = (weights * residual**2).sum() / weights.sum()
+        if cursor + batch > len(train_rows):
+            order, cursor = torch.randperm(len(train_rows), generator=generator), 0
+        pick = order[cursor : cursor + batch]
+        cursor += batch
+        mask = torch.zeros_like(train_mask)
+        mask[train_rows[pick]] = True
+        w = weights_all[mask]
+        residual = _predict_scaled(member, t, mask) - t.y[mask]
+        loss = (w * residual**2).sum() / w.sum()
         loss.backward()
         optimizer.step()
         if step % config.eval_every == 0:

@@ -1,0 +1,101 @@
+"""The `chi-lite` command: outputs, batch files, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+PS, TOLUENE = "*CC(*)c1ccccc1", "Cc1ccccc1"
+
+
+def run(*args: str, model=None) -> subprocess.CompletedProcess:
+    extra = ["--model", str(model)] if model is not None and args and args[0] in ("predict", "info") else []
+    return subprocess.run(
+        [sys.executable, "-c", "from chi_lite.cli import main; main()", *args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_predict_single_table_and_json(tiny_model_dir):
+    out = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", model=tiny_model_dir)
+    assert out.returncode == 0, out.stderr
+    assert "chi " in out.stdout and "±" in out.stdout and "A + B/T" in out.stdout
+    js = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "298.15", "--kelvin", "--format", "json", model=tiny_model_dir)
+    record = json.loads(js.stdout)
+    assert record["temperature_k"] == pytest.approx(298.15, abs=1e-3)
+    assert set(record) >= {"chi", "chi_std", "A", "B", "polymer", "solvent"}
+    csv_out = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--format", "csv", model=tiny_model_dir)
+    rows = list(csv.DictReader(csv_out.stdout.splitlines()))
+    assert float(rows[0]["chi"]) == pytest.approx(record["chi"], abs=1e-4)
+
+
+def test_batch_file_keeps_every_row_in_order(tiny_model_dir, tmp_path):
+    src = tmp_path / "pairs.csv"
+    src.write_text(
+        "polymer,solvent,temperature,note\n"
+        f"{PS},{TOLUENE},25,a\n"
+        f"{PS},XX((,25,b\n"
+        f"*CCO*,O,40,c\n"
+        f"{PS},{TOLUENE},cold,d\n"
+    )
+    dst = tmp_path / "out.csv"
+    out = run("predict", "--input", str(src), "--output", str(dst), model=tiny_model_dir)
+    assert out.returncode == 0, out.stderr
+    assert "2 of 4 rows failed" in out.stderr
+    rows = list(csv.DictReader(dst.read_text().splitlines()))
+    assert [r["note"] for r in rows] == ["a", "b", "c", "d"]
+    assert [bool(r["chi"]) for r in rows] == [True, False, True, False]
+    assert "invalid solvent SMILES" in rows[1]["error"] and rows[0]["error"] == ""
+    assert list(rows[0])[-5:] == ["chi", "chi_std", "A", "B", "error"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "--polymer", "C1CC", "--solvent", TOLUENE, "--temperature", "25"], "invalid polymer SMILES"),
+        (["predict", "--polymer", "*CC", "--solvent", TOLUENE, "--temperature", "25"], "exactly two '*'"),
+        (["predict", "--polymer", PS, "--solvent", "C(", "--temperature", "25"], "invalid solvent SMILES"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "hot"], "not a number"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "-300"], "absolute zero"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "0", "--kelvin"], "absolute zero"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE], "missing --temperature"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--format", "xml"], "xml"),
+        (["predict", "--input", "/nonexistent/pairs.csv"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tiny_model_dir, args, message):
+    out = run(*args, model=tiny_model_dir)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: "), out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("", "is empty"), ("polymer,solvent\n*CC*,O\n", "lacks column(s) temperature"), ("polymer,solvent,temperature\n", "no rows")],
+)
+def test_bad_batch_files_are_one_line_exit_2(tiny_model_dir, tmp_path, content, message):
+    src = tmp_path / "pairs.csv"
+    src.write_text(content)
+    out = run("predict", "--input", str(src), model=tiny_model_dir)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
+
+
+def test_bad_model_directory_is_one_line_exit_2(tmp_path):
+    out = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--model", str(tmp_path))
+    assert out.returncode == 2 and "manifest.json not found" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_info_shows_the_model_card(tiny_model_dir):
+    out = run("info", model=tiny_model_dir)
+    assert out.returncode == 0 and "vocabulary" in out.stdout and "5 polymer + 4 solvent" in out.stdout
+    card = json.loads(run("info", "--format", "json", model=tiny_model_dir).stdout)
+    assert card["featurizer"]["polymer_descriptors"][0] == "MolWt"
+    assert card["files"]["chi_model.onnx"]

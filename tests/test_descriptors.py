@@ -1,0 +1,80 @@
+"""Descriptor computation: finite on all data molecules, and the vocabulary contract."""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import numpy as np
+import pytest
+import rdkit
+
+from chi_lite.config import FeaturizerConfig
+from chi_lite.errors import ArtifactError, FeaturizationError, InvalidSmilesError
+from chi_lite.featurize.descriptors import candidate_descriptors, compute_descriptors
+from chi_lite.featurize.featurizer import Featurizer
+
+
+def _all_names() -> FeaturizerConfig:
+    names = candidate_descriptors()
+    return FeaturizerConfig(names, names, rdkit_version=rdkit.__version__)
+
+
+def test_every_candidate_is_finite_for_every_data_molecule(data_dir):
+    polymers, solvents = set(), set()
+    with open(data_dir / "mtl_chi" / "data_Chi.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            p, s = row["ps_pair_nonCyclic"].split("_")
+            polymers.add(p)
+            solvents.add(s)
+    featurizer = Featurizer(_all_names())
+    for p in polymers:
+        assert np.all(np.isfinite(featurizer.polymer(p))), p
+    for s in solvents:
+        assert np.all(np.isfinite(featurizer.solvent(s))), s
+
+
+def test_values_follow_the_requested_order():
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles("CCO")
+    a = compute_descriptors(mol, ["MolWt", "TPSA"])
+    b = compute_descriptors(mol, ["TPSA", "MolWt"])
+    assert a[0] == pytest.approx(46.069, abs=1e-3) and a[1] == pytest.approx(20.23, abs=1e-2)
+    assert list(b) == list(a[::-1])
+
+
+def test_intensive_descriptors_match_between_oligomer_and_monomer_like_unit():
+    featurizer = Featurizer(FeaturizerConfig(["km_frac_O", "km_h_per_heavy"], ["km_frac_O"], rdkit_version=rdkit.__version__))
+    # poly(ethylene oxide): C2H4O per unit -> 1/3 oxygen, 4/3 H per heavy atom, at any ring size
+    assert featurizer.polymer("*CCO*") == pytest.approx([1 / 3, 4 / 3])
+
+
+def test_unknown_vocabulary_is_refused_with_the_fix():
+    config = FeaturizerConfig(["MolWt", "NotADescriptor"], ["MolWt"], rdkit_version=rdkit.__version__)
+    with pytest.raises(ArtifactError, match="cannot compute.*NotADescriptor.*retrain"):
+        Featurizer(config)
+
+
+def test_newer_featurizer_version_is_refused():
+    config = FeaturizerConfig(["MolWt"], ["MolWt"], version="99", rdkit_version=rdkit.__version__)
+    with pytest.raises(ArtifactError, match="featurizer version 99"):
+        Featurizer(config)
+
+
+def test_other_rdkit_version_warns():
+    config = FeaturizerConfig(["MolWt"], ["MolWt"], rdkit_version="2001.01.1")
+    with pytest.warns(RuntimeWarning, match="RDKit 2001.01.1"):
+        Featurizer(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Featurizer(FeaturizerConfig(["MolWt"], ["MolWt"], rdkit_version=rdkit.__version__))
+
+
+def test_solvent_with_star_is_refused():
+    featurizer = Featurizer(FeaturizerConfig(["MolWt"], ["MolWt"], rdkit_version=rdkit.__version__))
+    with pytest.raises(InvalidSmilesError, match="must not contain"):
+        featurizer.solvent("*CC*")
+    with pytest.raises(InvalidSmilesError):
+        featurizer.solvent("C1CC")
+    assert issubclass(FeaturizationError, ValueError)

@@ -1,0 +1,41 @@
+"""The runtime never needs torch or onnx: checked on the source and on a live process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime" / "chi_lite"
+FORBIDDEN = re.compile(r"^\s*(import|from)\s+(torch|onnx|chi_lite_train)\b", re.MULTILINE)
+
+
+def test_runtime_source_imports_no_torch_onnx_or_training_code():
+    offenders = [str(p) for p in RUNTIME.rglob("*.py") if FORBIDDEN.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_predicting_leaves_torch_and_onnx_unimported(tiny_model_dir):
+    code = (
+        "import sys\n"
+        "import chi_lite\n"
+        "from chi_lite import ChiPredictor\n"
+        f"p = ChiPredictor({str(tiny_model_dir)!r})\n"
+        "p.predict('*CC(*)c1ccccc1', 'Cc1ccccc1', 25)\n"
+        "p.predict_many([('*CCO*', 'O', 30)])\n"
+        "from chi_lite.cli import predict, info\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx', 'chi_lite_train'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_import_is_light():
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, chi_lite; print(sorted(m for m in ('rdkit', 'onnxruntime', 'numpy') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,62 @@
+"""The model in artifacts/: verified, traceable to the shared data, sensible, and torch-free at run time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from chi_lite import ChiPredictor
+from chi_lite.artifact import default_model_dir, load_artifact, sha256_of
+
+from .conftest import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_artifact(SHIPPED)
+
+
+def test_default_model_is_the_shipped_one(shipped, monkeypatch):
+    monkeypatch.delenv("CHI_LITE_MODEL", raising=False)
+    assert default_model_dir().resolve() == SHIPPED.resolve()
+    assert shipped.manifest.ensemble_size >= 5
+    assert shipped.manifest.tasks == {"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": False}
+
+
+def test_shipped_model_was_trained_on_these_data_files(shipped, data_dir):
+    for name, digest in shipped.manifest.data["files"].items():
+        assert sha256_of(data_dir / name) == digest, f"{name} changed since the shipped model was trained: make train"
+
+
+def test_shipped_model_card_has_honest_metrics(shipped):
+    cv = shipped.manifest.metrics["cv_pairs"]
+    assert cv["folds_n"] == 5 and cv["model"]["n"] == 1190
+    assert cv["model"]["r2"] > cv["cosmo_rs"]["r2"], "the model must beat raw COSMO-RS on the same rows"
+    assert shipped.manifest.metrics["parity_max_abs_chi"] <= 1e-4
+    assert (SHIPPED / shipped.manifest.model_file).stat().st_size < 8 * 2**20
+
+
+def test_polystyrene_ranks_solvents_sensibly(shipped):
+    predictor = ChiPredictor(SHIPPED)
+    ps = "*CC(*)c1ccccc1"
+    good = [predictor.predict(ps, s, 25).chi for s in ("Cc1ccccc1", "ClC(Cl)Cl", "C1CCOC1")]
+    bad = [predictor.predict(ps, s, 25).chi for s in ("CO", "O")]
+    assert max(good) < 0.6, good
+    assert min(bad) > max(good), (good, bad)
+
+
+def test_readme_command_answers_without_torch():
+    code = (
+        "import sys\n"
+        "from chi_lite.cli import main\n"
+        "try:\n"
+        "    main(['predict', '--polymer', '*CC(*)c1ccccc1', '--solvent', 'Cc1ccccc1', '--temperature', '25'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "chi " in out.stdout and "LOADED []" in out.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import warnings
 
 import numpy as np
@@ -14,6 +13,8 @@ from chi_lite.errors import ArtifactError, FeaturizationError, InvalidSmilesErro
 from chi_lite.featurize.descriptors import candidate_descriptors, compute_descriptors
 from chi_lite.featurize.featurizer import Featurizer
 
+from .shared_data import chi_molecules
+
 
 def _all_names() -> FeaturizerConfig:
     names = candidate_descriptors()
@@ -21,12 +22,7 @@ def _all_names() -> FeaturizerConfig:
 
 
 def test_every_candidate_is_finite_for_every_data_molecule(data_dir):
-    polymers, solvents = set(), set()
-    with open(data_dir / "mtl_chi" / "data_Chi.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            p, s = row["ps_pair_nonCyclic"].split("_")
-            polymers.add(p)
-            solvents.add(s)
+    polymers, solvents = chi_molecules(data_dir)
     featurizer = Featurizer(_all_names())
     for p in polymers:
         assert np.all(np.isfinite(featurizer.polymer(p))), p

@@ -84,3 +84,22 @@ def test_stereo_written_against_a_star_is_kept():
 def test_bad_repeat_units_are_refused(smiles, error):
     with pytest.raises(error):
         cyclic_oligomer(smiles)
+
+
+@pytest.mark.parametrize(
+    "unit, heavy_atoms, rings",
+    [
+        ("*C*", 10, 1),  # both ends on one atom: cyclodecane
+        ("[*]CC[*]", 20, 1),  # bracketed stars
+        ("*c1ccc(*)cc1", 60, 11),  # poly(p-phenylene): aromatic ends
+        # bisphenol-A polycarbonate: 2^20 equally small macrocycle paths; symmetrized ring
+        # perception used to take ~30 s here, the plain SSSR milliseconds
+        ("*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", 190, 21),
+        ("*[Si](C)(C)O*", 40, 1),  # PDMS
+    ],
+)
+def test_common_backbones_close_into_rings(unit, heavy_atoms, rings):
+    ring = cyclic_oligomer(unit, 10, explicit_hydrogens=False)
+    assert ring.GetNumAtoms() == heavy_atoms
+    assert ring.GetRingInfo().NumRings() == rings
+    assert sum(a.GetIsAromatic() for a in ring.GetAtoms()) == 6 * (rings - 1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .artifact import Artifact, load_artifact
 from .config import ModelManifest
-from .errors import ChiLiteError, InvalidTemperatureError
+from .errors import ArtifactError, ChiLiteError, InvalidTemperatureError
 from .featurize.featurizer import Featurizer
 from .session import create_session
 
@@ -92,8 +92,27 @@ class ChiPredictor:
         self.artifact: Artifact = load_artifact(model_dir)
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = create_session(self.artifact.model_path, threads)
+        self._check_signature()
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
+
+    def _check_signature(self) -> None:
+        """The graph's input widths must equal the vocabulary's, or every call would fail later."""
+        config = self.artifact.manifest.featurizer
+        expected = {
+            "polymer_descriptors": len(config.polymer_descriptors),
+            "solvent_descriptors": len(config.solvent_descriptors),
+            "temperature_k": None,
+        }
+        found = {i.name: i.shape for i in self._session.get_inputs()}
+        if set(found) != set(expected):
+            raise ArtifactError(f"{self.artifact.model_path} has inputs {sorted(found)}, expected {sorted(expected)}")
+        for name, width in expected.items():
+            if width is not None and found[name][-1] != width:
+                raise ArtifactError(
+                    f"{self.artifact.model_path} expects {found[name][-1]} {name} but the manifest lists {width}: "
+                    "the manifest belongs to another model; retrain (make train) or reinstall"
+                )
 
     @property
     def manifest(self) -> ModelManifest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ def export_onnx(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, path: Path)
         torch.full((n,), 298.15),
     )
     dynamic = {name: {0: "batch"} for name in INPUTS + OUTPUTS}
+    # The TorchScript exporter is deprecated but needs no onnxscript and gives a small, plain
+    # graph for this static MLP; silence its notice rather than print it on every export.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(ensemble, example, path, dynamic)
+    return path
+
+
+def _export(ensemble: ChiEnsemble, example: tuple, path: Path, dynamic: dict) -> None:
     torch.onnx.export(
         ensemble,
         example,
@@ -43,7 +53,6 @@ def export_onnx(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, path: Path)
         dynamo=False,
         do_constant_folding=True,
     )
-    return path
 
 
 def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, solvent: np.ndarray, temperature_k: np.ndarray) -> float:

@@ -24,9 +24,9 @@ class TrainConfig:
 
     members: int = 10
     latent: int = 8
-    cosmo_weight: float = 0.3
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
+    cosmo_weight: float = 2.0
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-5
     max_steps: int = 4000
     eval_every: int = 10
     patience: int = 400

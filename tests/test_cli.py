@@ -99,3 +99,18 @@ def test_info_shows_the_model_card(tiny_model_dir):
     card = json.loads(run("info", "--format", "json", model=tiny_model_dir).stdout)
     assert card["featurizer"]["polymer_descriptors"][0] == "MolWt"
     assert card["files"]["chi_model.onnx"]
+
+
+def test_model_and_threads_from_the_environment(tiny_model_dir):
+    import os
+
+    env = {**os.environ, "CHI_LITE_MODEL": str(tiny_model_dir), "CHI_LITE_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from chi_lite.cli import main; main()", "info", "--format", "json"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert out.returncode == 0 and json.loads(out.stdout)["directory"] == str(tiny_model_dir)
+    out = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--threads", "2", model=tiny_model_dir)
+    assert out.returncode == 0, out.stderr
+    bad = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--threads", "0", model=tiny_model_dir)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1

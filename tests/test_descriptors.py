@@ -48,7 +48,7 @@ def test_intensive_descriptors_match_between_oligomer_and_monomer_like_unit():
 
 def test_unknown_vocabulary_is_refused_with_the_fix():
     config = FeaturizerConfig(["MolWt", "NotADescriptor"], ["MolWt"], rdkit_version=rdkit.__version__)
-    with pytest.raises(ArtifactError, match="cannot compute.*NotADescriptor.*retrain"):
+    with pytest.raises(ArtifactError, match="cannot compute.*NotADescriptor.*retrain the model with this chi-lite"):
         Featurizer(config)
 
 

@@ -27,10 +27,16 @@ class Featurizer:
             raise ArtifactError(f"unsupported featurizer hydrogens setting {config.hydrogens!r}")
         missing = unknown_descriptors(config.polymer_descriptors + config.solvent_descriptors)
         if missing:
+            same_rdkit = config.rdkit_version == rdkit.__version__
+            fix = (
+                "retrain the model with this chi-lite (make train) or install the chi-lite version that trained it"
+                if same_rdkit
+                else f"install RDKit {config.rdkit_version} or retrain the model (make train)"
+            )
             raise ArtifactError(
                 f"the model's vocabulary has {len(missing)} descriptor(s) this installation cannot compute "
-                f"(first: {missing[0]!r}, trained with RDKit {config.rdkit_version or 'unknown'}, "
-                f"installed {rdkit.__version__}): install that RDKit version or retrain the model"
+                f"(first: {missing[0]!r}; trained with RDKit {config.rdkit_version or 'unknown'}, "
+                f"installed {rdkit.__version__}): {fix}"
             )
         if check_rdkit and config.rdkit_version and config.rdkit_version != rdkit.__version__:
             warnings.warn(

@@ -33,10 +33,6 @@ _EXCLUDED = frozenset(
         "NumSaturatedHeterocycles",
         "NumAliphaticHeterocycles",
         "NumRadicalElectrons",  # always 0 for closed-shell inputs
-        "Chi3n",  # order-3/4 path enumeration: ~2 ms each on a 230-atom ring, and
-        "Chi3v",  # largely carried by Chi0-Chi2 and the Kappa indices
-        "Chi4n",
-        "Chi4v",
         "MaxEStateIndex",  # electrotopological states: see _EXCLUDED_PREFIXES
         "MinEStateIndex",
         "MaxAbsEStateIndex",

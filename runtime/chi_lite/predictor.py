@@ -6,7 +6,7 @@ import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -78,10 +78,16 @@ class _LRU(OrderedDict):
         super().__init__()
         self.size = size
 
-    def put(self, key: str, value: np.ndarray) -> None:
-        self[key] = value
-        if len(self) > self.size:
-            self.popitem(last=False)
+    def get_or_compute(self, key: str, compute: Callable[[str], np.ndarray]) -> np.ndarray:
+        value = self.get(key)
+        if value is None:
+            value = compute(key)
+            self[key] = value
+            if len(self) > self.size:
+                self.popitem(last=False)
+        else:
+            self.move_to_end(key)
+        return value
 
 
 class ChiPredictor:
@@ -120,19 +126,11 @@ class ChiPredictor:
 
     def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:
         """Descriptors of a repeat unit's cyclic oligomer (cached by SMILES)."""
-        vector = self._polymers.get(repeat_unit)
-        if vector is None:
-            vector = self.featurizer.polymer(repeat_unit)
-            self._polymers.put(repeat_unit, vector)
-        return vector
+        return self._polymers.get_or_compute(repeat_unit, self.featurizer.polymer)
 
     def solvent_descriptors(self, smiles: str) -> np.ndarray:
         """Descriptors of a solvent (cached by SMILES)."""
-        vector = self._solvents.get(smiles)
-        if vector is None:
-            vector = self.featurizer.solvent(smiles)
-            self._solvents.put(smiles, vector)
-        return vector
+        return self._solvents.get_or_compute(smiles, self.featurizer.solvent)
 
     def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
         """χ for one pair; ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""

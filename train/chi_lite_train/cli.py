@@ -24,6 +24,17 @@ def _log(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _load_data(data_dir: Path):
+    """The χ data sets, or a one-line error naming what is missing."""
+    from .data import load_chi_data
+
+    try:
+        return load_chi_data(data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Train the chi-lite multitask χ ensemble and export it to ONNX."""
@@ -40,16 +51,11 @@ def main() -> None:
 def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limit_pairs) -> None:
     """Train on DATA_DIR, evaluate by pair-grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
-    from .data import load_chi_data
     from .evaluate import cross_validate
     from .export import parity_error, parity_inputs, write_artifact
     from .fit import TrainConfig, train_ensemble
 
-    try:
-        data = load_chi_data(data_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    data = _load_data(data_dir)
     if limit_pairs is not None:
         keep = set(sorted(data.exp["pair"].unique())[:limit_pairs])
         data.exp = data.exp[data.exp["pair"].isin(keep)]
@@ -98,15 +104,10 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
 def cv(data_dir: Path, scheme: str, folds: int, seed: int, members, out: Path) -> None:
     """Grouped K-fold cross-validation of the shipped configuration."""
     _require_training_extra()
-    from .data import load_chi_data
     from .evaluate import cross_validate
     from .fit import TrainConfig
 
-    try:
-        data = load_chi_data(data_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    data = _load_data(data_dir)
     config = TrainConfig()
     if members is not None:
         config.members = members

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from chi_lite.artifact import sha256_of
 
 KELVIN_OFFSET = 273.15
 CHI_FILE = "mtl_chi/data_Chi.csv"
@@ -24,14 +25,6 @@ class ChiData:
     exp: pd.DataFrame
     cosmo: pd.DataFrame
     fingerprint: dict[str, str]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_chi_data(data_dir: Path) -> ChiData:
@@ -75,5 +68,5 @@ def load_chi_data(data_dir: Path) -> ChiData:
             "chi": craw["chi"].astype(float),
         }
     ).reset_index(drop=True)
-    fingerprint = {CHI_FILE: sha256_file(chi_path), COSMO_FILE: sha256_file(cosmo_path)}
+    fingerprint = {CHI_FILE: sha256_of(chi_path), COSMO_FILE: sha256_of(cosmo_path)}
     return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint)

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from chi_lite.artifact import sha256_of
 from chi_lite.config import FeaturizerConfig, ModelManifest
 from chi_lite.featurize.featurizer import Featurizer
 
-from .data import sha256_file
 from .model import ChiEnsemble
 
 MODEL_FILE = "chi_model.onnx"
@@ -123,7 +123,7 @@ def write_artifact(
         outputs=OUTPUTS,
         tasks={"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": False},
         ensemble_size=len(ensemble.members),
-        files={MODEL_FILE: sha256_file(onnx_path)},
+        files={MODEL_FILE: sha256_of(onnx_path)},
         training=training,
         data=data,
         metrics=metrics,

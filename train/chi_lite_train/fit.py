@@ -131,7 +131,11 @@ def train_ensemble(
 ) -> tuple[ChiEnsemble, FeaturizerConfig, dict[str, Any]]:
     """Fit vocabulary, scalers and all members on exactly these rows."""
     started = time.perf_counter()
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    # One thread: the gather's backward accumulates in thread order, so more threads make runs
+    # differ in the last bits, and make train must reproduce the shipped bytes. These tensors
+    # are small enough that a second thread saves little.
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
     polymers = sorted(set(exp["polymer"]) | set(cosmo["polymer"]))
     solvents = sorted(set(exp["solvent"]) | set(cosmo["solvent"]))
     vocabulary = choose_vocabulary(polymers, solvents, config.oligomer_length)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from .options import format_option, model_option, threads_option
 from .output import render
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
+SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
 
 
 def _single_table(p: Any) -> str:
@@ -55,14 +57,10 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
         fmt = fmt or "table"
         if fmt == "table":
             click.echo(_single_table(p), nl=False)
+        elif fmt == "json":  # a single pair is one object, not a list
+            click.echo(json.dumps({c: p.to_dict()[c] for c in SINGLE_COLUMNS}, indent=2, ensure_ascii=False))
         else:
-            columns = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
-            text = render([p.to_dict()], columns, fmt)
-            if fmt == "json":  # a single pair is one object, not a list
-                import json
-
-                text = json.dumps({c: p.to_dict()[c] for c in columns}, indent=2, ensure_ascii=False) + "\n"
-            click.echo(text, nl=False)
+            click.echo(render([p.to_dict()], SINGLE_COLUMNS, fmt), nl=False)
         return
 
     header, rows = read_pairs(input_path)

@@ -57,9 +57,6 @@ def parse_repeat_unit(smiles: str) -> Chem.Mol:
         bond = star.GetBonds()[0]
         if bond.GetBondType() != Chem.BondType.SINGLE:
             raise InvalidPolymerError(f"each '*' must be joined by a single bond: {smiles!r}")
-    if stars[0].GetNeighbors()[0].GetIdx() == stars[1].GetNeighbors()[0].GetIdx():
-        # Both ends on one atom (e.g. *C*) is fine chemically (polymethylene); nothing to refuse.
-        pass
     if mol.GetNumAtoms() == 2:
         raise InvalidPolymerError(f"polymer repeat unit has no atoms besides '*': {smiles!r}")
     return mol

@@ -15,3 +15,20 @@ def chi_molecules(data_dir: Path) -> tuple[set[str], set[str]]:
             polymers.add(polymer)
             solvents.add(solvent)
     return polymers, solvents
+
+
+def heavy_modules_after(body: str) -> tuple[str, list[str]]:
+    """Run Python code in a fresh interpreter; return its stdout and the torch/onnx/training modules it loaded."""
+    import ast
+    import subprocess
+    import sys
+
+    code = (
+        body
+        + "\nimport sys as _sys\n"
+        + "print(sorted(m for m in _sys.modules if m.split('.')[0] in ('torch', 'onnx', 'chi_lite_train')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    *printed, last = out.stdout.rstrip("\n").split("\n")
+    return "\n".join(printed), ast.literal_eval(last)

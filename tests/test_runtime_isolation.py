@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .shared_data import heavy_modules_after
+
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime" / "chi_lite"
 FORBIDDEN = re.compile(r"^\s*(import|from)\s+(torch|onnx|chi_lite_train)\b", re.MULTILINE)
 
@@ -17,20 +19,15 @@ def test_runtime_source_imports_no_torch_onnx_or_training_code():
 
 
 def test_predicting_leaves_torch_and_onnx_unimported(tiny_model_dir):
-    code = (
-        "import sys\n"
+    _, loaded = heavy_modules_after(
         "import chi_lite\n"
         "from chi_lite import ChiPredictor\n"
         f"p = ChiPredictor({str(tiny_model_dir)!r})\n"
         "p.predict('*CC(*)c1ccccc1', 'Cc1ccccc1', 25)\n"
         "p.predict_many([('*CCO*', 'O', 30)])\n"
         "from chi_lite.cli import predict, info\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx', 'chi_lite_train'))\n"
-        "print(bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert loaded == []
 
 
 def test_import_is_light():

@@ -114,3 +114,10 @@ def test_model_and_threads_from_the_environment(tiny_model_dir):
     assert out.returncode == 0, out.stderr
     bad = run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--threads", "0", model=tiny_model_dir)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_bare_command_shows_help_and_unknown_command_is_one_line():
+    bare = run()
+    assert bare.returncode == 0 and "predict" in bare.stdout and bare.stderr == ""
+    bogus = run("bogus")
+    assert bogus.returncode == 2 and bogus.stderr == "error: No such command 'bogus'.\n"

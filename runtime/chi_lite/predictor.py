@@ -150,7 +150,7 @@ class ChiPredictor:
             polymer, solvent, temperature = (list(row) + [None, None, None])[:3]
             try:
                 if len(row) != 3:
-                    raise InvalidTemperatureError(f"expected (polymer, solvent, temperature), got {len(row)} values")
+                    raise ChiLiteError(f"expected (polymer, solvent, temperature), got {len(row)} values")
                 t = to_kelvin(temperature, kelvin)
                 xp = self.polymer_descriptors(str(polymer))
                 xs = self.solvent_descriptors(str(solvent))
@@ -169,7 +169,10 @@ class ChiPredictor:
             )
             for (i, polymer, solvent, _, _, _), result in zip(chunk, results):
                 outcomes[i] = PairOutcome(polymer, solvent, rows[i][2], result=result)
-        return [o for o in outcomes if o is not None]
+        missing = [i for i, o in enumerate(outcomes) if o is None]
+        if missing:  # a batch never drops rows; reaching this is a bug, not bad input
+            raise RuntimeError(f"rows {missing[:5]} got no outcome")
+        return outcomes  # type: ignore[return-value]
 
     def _run(self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray) -> list[ChiPrediction]:
         chi, std, a, b = self._session.run(

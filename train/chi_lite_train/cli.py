@@ -52,7 +52,8 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
     """Train on DATA_DIR, evaluate by pair-grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
     from .evaluate import cross_validate
-    from .export import parity_error, parity_inputs, write_artifact
+    from .export import parity_error, write_artifact
+    from .features import row_matrices
     from .fit import TrainConfig, train_ensemble
 
     data = _load_data(data_dir)
@@ -85,7 +86,7 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
         metrics=metrics,
     )
     sample = data.exp.drop_duplicates("pair").head(200)
-    error = parity_error(ensemble, out / manifest.model_file, *parity_inputs(vocabulary, sample))
+    error = parity_error(ensemble, out / manifest.model_file, *row_matrices(vocabulary, sample))
     manifest.metrics["parity_max_abs_chi"] = error
     manifest.save(out)
     _log(f"wrote {out}/{manifest.model_file} and manifest.json; torch↔onnxruntime max |Δχ| = {error:.2e}")

@@ -66,7 +66,7 @@ def cross_validate(
         fold_metrics.append(regression_metrics(frame["chi"], frame["pred"]))
         log(f"fold {k + 1}/{n_folds}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
     pooled = pd.concat(predictions).sort_values("row")
-    baseline = cosmo_baseline(data, exp.set_index(exp.index)).loc[pooled.index]
+    baseline = cosmo_baseline(data, exp).loc[pooled.index]
     has = baseline.notna()
     return {
         "scheme": scheme,

@@ -13,7 +13,6 @@ import torch
 
 from chi_lite.artifact import sha256_of
 from chi_lite.config import FeaturizerConfig, ModelManifest
-from chi_lite.featurize.featurizer import Featurizer
 
 from .model import ChiEnsemble
 
@@ -69,18 +68,6 @@ def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, so
     with torch.no_grad():
         torch_chi = ensemble(*(torch.tensor(v) for v in feed.values()))[0].numpy()
     return float(np.max(np.abs(onnx_chi - torch_chi)))
-
-
-def parity_inputs(vocabulary: FeaturizerConfig, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw descriptor inputs for real (polymer, solvent, T) rows."""
-    featurizer = Featurizer(vocabulary, check_rdkit=False)
-    polymers = {p: featurizer.polymer(p) for p in set(rows["polymer"])}
-    solvents = {s: featurizer.solvent(s) for s in set(rows["solvent"])}
-    return (
-        np.stack([polymers[p] for p in rows["polymer"]]),
-        np.stack([solvents[s] for s in rows["solvent"]]),
-        rows["temp_k"].to_numpy(),
-    )
 
 
 def library_versions() -> dict[str, str]:

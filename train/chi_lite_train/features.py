@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Sequence
 
 import numpy as np
 import rdkit
@@ -28,21 +28,38 @@ def _informative(matrix: np.ndarray, names: list[str]) -> list[str]:
     return keep
 
 
-def choose_vocabulary(polymers: Iterable[str], solvents: Iterable[str], oligomer_length: int = 10) -> FeaturizerConfig:
-    """The descriptors that vary across the training molecules, per role."""
+def candidate_matrices(
+    polymers: Sequence[str], solvents: Sequence[str], oligomer_length: int = 10
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every candidate descriptor for these molecules (rows in the order given), computed once."""
     names = candidate_descriptors()
     probe = Featurizer(FeaturizerConfig(names, names, oligomer_length, rdkit_version=rdkit.__version__))
-    poly = np.array([probe.polymer(p) for p in sorted(set(polymers))])
-    solv = np.array([probe.solvent(s) for s in sorted(set(solvents))])
+    return names, np.array([probe.polymer(p) for p in polymers]), np.array([probe.solvent(s) for s in solvents])
+
+
+def choose_vocabulary(names: list[str], polymers: np.ndarray, solvents: np.ndarray, oligomer_length: int = 10) -> FeaturizerConfig:
+    """The descriptors that vary across the training molecules, per role."""
     return FeaturizerConfig(
-        polymer_descriptors=_informative(poly, names),
-        solvent_descriptors=_informative(solv, names),
+        polymer_descriptors=_informative(polymers, names),
+        solvent_descriptors=_informative(solvents, names),
         oligomer_length=oligomer_length,
         rdkit_version=rdkit.__version__,
     )
 
 
-def descriptor_table(featurizer: Featurizer, smiles: Iterable[str], role: str) -> dict[str, np.ndarray]:
-    """Descriptor vector per unique SMILES; ``role`` is 'polymer' or 'solvent'."""
-    compute = featurizer.polymer if role == "polymer" else featurizer.solvent
-    return {s: compute(s) for s in sorted(set(smiles))}
+def columns(matrix: np.ndarray, names: list[str], chosen: list[str]) -> np.ndarray:
+    """The ``chosen`` columns of a candidate matrix, in vocabulary order."""
+    position = {n: j for j, n in enumerate(names)}
+    return matrix[:, [position[n] for n in chosen]]
+
+
+def row_matrices(vocabulary: FeaturizerConfig, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw model inputs for rows with polymer, solvent and temp_k columns (each molecule featurized once)."""
+    featurizer = Featurizer(vocabulary, check_rdkit=False)
+    polymers = {p: featurizer.polymer(p) for p in set(rows["polymer"])}
+    solvents = {s: featurizer.solvent(s) for s in set(rows["solvent"])}
+    return (
+        np.stack([polymers[p] for p in rows["polymer"]]),
+        np.stack([solvents[s] for s in rows["solvent"]]),
+        rows["temp_k"].to_numpy(),
+    )

@@ -12,9 +12,8 @@ import pandas as pd
 import torch
 
 from chi_lite.config import FeaturizerConfig
-from chi_lite.featurize.featurizer import Featurizer
 
-from .features import choose_vocabulary, descriptor_table
+from .features import candidate_matrices, choose_vocabulary, columns, row_matrices
 from .model import T_REF, ChiEnsemble, DescriptorScaler, SphereNet
 
 
@@ -31,7 +30,6 @@ class TrainConfig:
     eval_every: int = 10
     patience: int = 400
     val_fraction: float = 0.1
-    batch_size: int = 0  # rows per step; 0 = all training rows (full batch)
     oligomer_length: int = 10
     seed: int = 0
 
@@ -87,27 +85,16 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     in_val_pair = torch.tensor(np.isin(t.pair, list(val_pairs)))
     train_mask = ~in_val_pair
     val_mask = in_val_pair & ~t.is_cosmo
-    weights_all = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))
+    weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
 
     member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
     optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     best = (float("inf"), 0, copy.deepcopy(member.state_dict()))
-    train_rows = torch.nonzero(train_mask).flatten()
-    generator = torch.Generator().manual_seed(seed)
-    order, cursor = torch.randperm(len(train_rows), generator=generator), 0
-    batch = config.batch_size if 0 < config.batch_size < len(train_rows) else len(train_rows)
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
-        if cursor + batch > len(train_rows):
-            order, cursor = torch.randperm(len(train_rows), generator=generator), 0
-        pick = order[cursor : cursor + batch]
-        cursor += batch
-        mask = torch.zeros_like(train_mask)
-        mask[train_rows[pick]] = True
-        w = weights_all[mask]
-        residual = _predict_scaled(member, t, mask) - t.y[mask]
-        loss = (w * residual**2).sum() / w.sum()
+        residual = _predict_scaled(member, t, train_mask) - t.y[train_mask]
+        loss = (weights * residual**2).sum() / weights.sum()
         loss.backward()
         optimizer.step()
         if step % config.eval_every == 0:
@@ -138,17 +125,15 @@ def train_ensemble(
     torch.use_deterministic_algorithms(True)
     polymers = sorted(set(exp["polymer"]) | set(cosmo["polymer"]))
     solvents = sorted(set(exp["solvent"]) | set(cosmo["solvent"]))
-    vocabulary = choose_vocabulary(polymers, solvents, config.oligomer_length)
-    featurizer = Featurizer(vocabulary)
-    p_table = descriptor_table(featurizer, polymers, "polymer")
-    s_table = descriptor_table(featurizer, solvents, "solvent")
+    names, p_all, s_all = candidate_matrices(polymers, solvents, config.oligomer_length)
+    vocabulary = choose_vocabulary(names, p_all, s_all, config.oligomer_length)
+    p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
+    s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
     featurize_s = time.perf_counter() - started
     log(
         f"vocabulary: {len(vocabulary.polymer_descriptors)} polymer / {len(vocabulary.solvent_descriptors)} "
         f"solvent descriptors, {len(polymers)} polymers, {len(solvents)} solvents ({featurize_s:.1f} s)"
     )
-    p_raw = np.stack([p_table[p] for p in polymers])
-    s_raw = np.stack([s_table[s] for s in solvents])
     p_scaler, s_scaler = DescriptorScaler(p_raw), DescriptorScaler(s_raw)
     chi_mean, chi_scale = float(exp["chi"].mean()), float(exp["chi"].std())
 
@@ -188,12 +173,7 @@ def train_ensemble(
 
 def predict_frame(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, rows: pd.DataFrame) -> pd.DataFrame:
     """Torch predictions (χ mean and σ) for rows with polymer, solvent, temp_k columns."""
-    featurizer = Featurizer(vocabulary, check_rdkit=False)
-    p_table = descriptor_table(featurizer, rows["polymer"], "polymer")
-    s_table = descriptor_table(featurizer, rows["solvent"], "solvent")
-    xp = torch.tensor(np.stack([p_table[p] for p in rows["polymer"]]), dtype=torch.float32)
-    xs = torch.tensor(np.stack([s_table[s] for s in rows["solvent"]]), dtype=torch.float32)
-    temp = torch.tensor(rows["temp_k"].to_numpy(), dtype=torch.float32)
+    xp, xs, temp = (torch.tensor(m, dtype=torch.float32) for m in row_matrices(vocabulary, rows))
     with torch.no_grad():
         chi, std, _, _ = ensemble(xp, xs, temp)
     return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy()}, index=rows.index)

@@ -54,7 +54,7 @@ class Featurizer:
         mol = parse_smiles(smiles, "solvent")
         if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
             raise InvalidSmilesError(f"solvent SMILES must not contain '*' (is it a polymer?): {smiles!r}")
-        return Chem.RemoveHs(mol)
+        return mol  # MolFromSmiles has already folded explicit [H] atoms into their heavy atoms
 
     def polymer(self, repeat_unit: str) -> np.ndarray:
         """Descriptor vector of the cyclic oligomer built from a repeat unit."""

@@ -17,13 +17,16 @@ SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi",
 
 
 def _single_table(p: Any) -> str:
-    return (
+    text = (
         f"polymer      {p.polymer}\n"
         f"solvent      {p.solvent}\n"
         f"temperature  {p.temperature_c:.2f} °C ({p.temperature_k:.2f} K)\n"
         f"chi          {p.chi:.3f} ± {p.chi_std:.3f}\n"
         f"chi(T)       A + B/T = {p.A:.4f} + {p.B:.2f} K / T\n"
     )
+    if p.p_miscible is not None:
+        text += f"p_miscible   {p.p_miscible:.2f} (classifier, room temperature)\n"
+    return text
 
 
 @click.command()
@@ -55,12 +58,13 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
         predictor = ChiPredictor(model_dir, threads=threads)
         p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin)
         fmt = fmt or "table"
+        single_columns = SINGLE_COLUMNS + (["p_miscible"] if predictor.reports_miscibility else [])
         if fmt == "table":
             click.echo(_single_table(p), nl=False)
         elif fmt == "json":  # a single pair is one object, not a list
-            click.echo(json.dumps({c: p.to_dict()[c] for c in SINGLE_COLUMNS}, indent=2, ensure_ascii=False))
+            click.echo(json.dumps({c: p.to_dict()[c] for c in single_columns}, indent=2, ensure_ascii=False))
         else:
-            click.echo(render([p.to_dict()], SINGLE_COLUMNS, fmt), nl=False)
+            click.echo(render([p.to_dict()], single_columns, fmt), nl=False)
         return
 
     header, rows = read_pairs(input_path)
@@ -68,16 +72,16 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
     outcomes = predictor.predict_many(
         [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
     )
+    result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]
     out_rows = []
     for row, outcome in zip(rows, outcomes):
         merged: dict[str, Any] = dict(row)
         if outcome.result is not None:
-            r = outcome.result
-            merged.update(chi=r.chi, chi_std=r.chi_std, A=r.A, B=r.B, error="")
+            merged.update({c: outcome.result.to_dict().get(c) for c in result_columns[:-1]}, error="")
         else:
-            merged.update(chi=None, chi_std=None, A=None, B=None, error=outcome.error)
+            merged.update({c: None for c in result_columns[:-1]}, error=outcome.error)
         out_rows.append(merged)
-    columns = header + [c for c in RESULT_COLUMNS if c not in header]
+    columns = header + [c for c in result_columns if c not in header]
     fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
     text = render(out_rows, columns, fmt)
     if output_path is not None:

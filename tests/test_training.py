@@ -95,7 +95,7 @@ def test_balanced_label_weights_give_each_class_half():
     t = _label_tensors(labels, {"a": 0, "b": 1, "c": 2}, {"x": 0, "y": 1}, TrainConfig(miscibility_balance=True))
     w, y = t.weight.numpy(), t.y.numpy()
     assert w[y == 1].sum() == pytest.approx(w[y == 0].sum())
-    assert _label_tensors(labels, {"a": 0, "b": 1, "c": 2}, {"x": 0, "y": 1}, TrainConfig()).weight.tolist() == [1, 1, 1, 1]
+    assert _label_tensors(labels, {"a": 0, "b": 1, "c": 2}, {"x": 0, "y": 1}, TrainConfig(miscibility_balance=False)).weight.tolist() == [1, 1, 1, 1]
 
 
 def test_miscibility_cv_holds_out_every_trace_of_a_test_polymer(monkeypatch):

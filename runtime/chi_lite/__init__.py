@@ -15,6 +15,7 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "ChiService",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -22,6 +23,7 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "RequestError",
 ]
 
 _LOCATIONS = {
@@ -29,11 +31,13 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "ChiService": "chi_lite.service",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+    from .service import ChiService
 
 from .errors import (
     ArtifactError,
@@ -43,6 +47,7 @@ from .errors import (
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    RequestError,
 )
 
 

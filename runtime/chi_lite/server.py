@@ -15,8 +15,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 
-from .errors import ChiLiteError
-from .service import MAX_REQUEST_BYTES, ChiService, RequestError, encode
+from .errors import ChiLiteError, RequestError
+from .service import MAX_REQUEST_BYTES, ChiService, encode
 
 # path -> (method, op). Adding an op to HTTP is one entry here.
 HTTP_ROUTES: dict[str, tuple[str, str]] = {

@@ -16,21 +16,13 @@ import time
 from typing import Any, Callable
 
 from . import __version__
-from .errors import ChiLiteError
+from .errors import ChiLiteError, RequestError
 
 MAX_BATCH = 1000  # pairs per predict request
 MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
 _ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")')
-
-
-class RequestError(ChiLiteError, ValueError):
-    """A request the protocol refuses (bad JSON, unknown op, missing field, too big)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status  # the HTTP status this refusal maps to
 
 
 Op = Callable[[dict[str, Any]], Any]

@@ -7,8 +7,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -193,11 +195,23 @@ def test_http_burst_of_concurrent_clients(http_server, tiny_model_dir):
             assert answer["result"]["chi"] == pytest.approx(expected[key], abs=1e-7)
 
 
-def test_http_stops_cleanly_on_sigterm(tiny_model_dir):
+def test_http_sigterm_finishes_the_request_in_flight_then_exits_0(tiny_model_dir):
     server = launch(tiny_model_dir)
     try:
-        assert server.call("GET", "/health")[0] == 200
-        server.proc.send_signal(signal.SIGTERM)
+        host, port = server.url.removeprefix("http://").split(":")
+        body = json.dumps({"id": "late", "polymer": PS, "solvent": TOLUENE, "temperature": 25}).encode()
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body))
+            time.sleep(0.5)  # the server has accepted and waits for the body: the request is in flight
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            conn.sendall(body)
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200") and json.loads(payload)["id"] == "late"
         assert server.proc.wait(timeout=30) == 0
         assert "stopped" in server.proc.stderr.read().decode()
     finally:

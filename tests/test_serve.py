@@ -217,3 +217,39 @@ def test_http_sigterm_finishes_the_request_in_flight_then_exits_0(tiny_model_dir
     finally:
         server.proc.kill()
         server.proc.communicate()
+
+
+class _BrokenPredictor:
+    """Stands in for a predictor with a bug: the transports must answer 500 / an error line and go on."""
+
+    def __init__(self, real: ChiPredictor) -> None:
+        self.artifact = real.artifact
+
+    def predict(self, *args, **kwargs):
+        raise RuntimeError("boom")
+
+
+def test_a_bug_is_a_500_or_an_error_line_and_serving_goes_on(tiny_model_dir):
+    import io
+    import threading
+
+    from chi_lite.server import ChiHTTPServer, serve_stdio
+    from chi_lite.service import ChiService
+
+    service = ChiService(_BrokenPredictor(ChiPredictor(tiny_model_dir)))
+    request = {"id": 9, "polymer": PS, "solvent": TOLUENE, "temperature": 25}
+    httpd = ChiHTTPServer(("127.0.0.1", 0), service)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = Server(None, httpd.url)
+        assert server.post("/predict", request) == (500, {"id": 9, "error": "internal error"})
+        assert server.call("GET", "/health")[0] == 200
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    out = io.BytesIO()
+    lines = json.dumps({"op": "predict", **request}) + "\n" + json.dumps({"id": 10, "op": "health"}) + "\n"
+    serve_stdio(service, io.BytesIO(lines.encode()), out)
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["id"] == 9 and "internal error: RuntimeError: boom" in first["error"] and second["result"]["status"] == "ok"

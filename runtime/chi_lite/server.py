@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 
 from .errors import ChiLiteError, RequestError
-from .service import MAX_REQUEST_BYTES, ChiService, encode
+from .service import MAX_REQUEST_BYTES, ChiService, encode, salvage_id
 
 # path -> (method, op). Adding an op to HTTP is one entry here.
 HTTP_ROUTES: dict[str, tuple[str, str]] = {
@@ -85,7 +85,7 @@ def _answer_line(service: ChiService, line: bytes) -> dict[str, Any]:
         return service.handle_line(line)
     except Exception as exc:  # a bug must not end the loop other programs depend on
         _log(f"internal error: {type(exc).__name__}: {exc}")
-        return {"id": None, "error": f"internal error: {type(exc).__name__}: {exc}"}
+        return {"id": salvage_id(line), "error": f"internal error: {type(exc).__name__}: {exc}"}
 
 
 def _install(signum: int, handler: Any) -> Any:

@@ -54,7 +54,7 @@ class ChiService:
         try:
             request = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return {"id": _salvage_id(line), "error": f"request is not valid JSON: {exc}"}
+            return {"id": salvage_id(line), "error": f"request is not valid JSON: {exc}"}
         return self.handle(request)
 
     def handle(self, request: Any, op: str | None = None) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def _echo(row: tuple[str, str, Any]) -> dict[str, Any]:
     return dict(zip(_PAIR_FIELDS, row))
 
 
-def _salvage_id(line: str | bytes) -> Any:
+def salvage_id(line: str | bytes) -> Any:
     """The id of a request that is not valid JSON, when a plain ``"id": …`` can still be read."""
     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
     match = _ID_PATTERN.search(text)

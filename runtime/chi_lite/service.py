@@ -90,26 +90,7 @@ class ChiService:
             raise RequestError("'kelvin' must be true or false")
         if "pairs" in request:
             _only(request, {"id", "op", "pairs", "kelvin"})
-            pairs = request["pairs"]
-            if not isinstance(pairs, list) or not pairs:
-                raise RequestError("'pairs' must be a non-empty list of {polymer, solvent, temperature} objects")
-            if len(pairs) > self.max_batch:
-                raise RequestError(f"{len(pairs)} pairs in one request; the limit is {self.max_batch}", status=413)
-            rows = [_pair_row(p) for p in pairs]
-            with self._lock:
-                outcomes = self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin)
-            results, it = [], iter(outcomes)
-            for pair, row in zip(pairs, rows):
-                if row is None:
-                    given = {f: pair.get(f) for f in _PAIR_FIELDS} if isinstance(pair, dict) else {}
-                    results.append({**given, "error": _pair_problem(pair)})
-                    continue
-                outcome = next(it)
-                if outcome.ok:
-                    results.append(outcome.result.to_dict())
-                else:
-                    results.append({**_echo(row), "error": outcome.error})
-            return results
+            return self._predict_many(request["pairs"], kelvin)
         _only(request, {"id", "op", "kelvin", *_PAIR_FIELDS})
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
@@ -119,6 +100,25 @@ class ChiService:
                 request["polymer"], request["solvent"], request["temperature"], kelvin=kelvin
             )
         return prediction.to_dict()
+
+    def _predict_many(self, pairs: Any, kelvin: bool) -> list[dict[str, Any]]:
+        """A result or an error for every pair, in order; a malformed pair fails alone."""
+        if not isinstance(pairs, list) or not pairs:
+            raise RequestError("'pairs' must be a non-empty list of {polymer, solvent, temperature} objects")
+        if len(pairs) > self.max_batch:
+            raise RequestError(f"{len(pairs)} pairs in one request; the limit is {self.max_batch}", status=413)
+        rows = [_pair_row(p) for p in pairs]
+        with self._lock:
+            outcomes = iter(self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin))
+        results = []
+        for pair, row in zip(pairs, rows):
+            if row is None:
+                given = {f: pair.get(f) for f in _PAIR_FIELDS} if isinstance(pair, dict) else {}
+                results.append({**given, "error": _pair_problem(pair)})
+                continue
+            outcome = next(outcomes)
+            results.append(outcome.result.to_dict() if outcome.ok else {**_echo(row), "error": outcome.error})
+        return results
 
     def info(self, request: dict[str, Any]) -> dict[str, Any]:
         """The model card (the manifest, as `chi-lite info --format json` prints it)."""

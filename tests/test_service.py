@@ -58,7 +58,7 @@ def test_batch_keeps_order_and_each_failure_carries_its_error(service, predictor
         ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE}, "lacks temperature"),
         ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": "hot"}, "not a number"),
         ({"id": 3, "op": "predict", "polymer": "*CC", "solvent": TOLUENE, "temperature": 25}, "exactly two '*'"),
-        ({"id": 3, "op": "predict", "polymer": 5, "solvent": TOLUENE, "temperature": 25}, "'polymer' must be a SMILES string"),
+        ({"id": 3, "op": "predict", "polymer": 5, "solvent": TOLUENE, "temperature": 25}, "'polymer' must be a string"),
         ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "temp": 1}, "unknown field(s) 'temp'"),
         ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "kelvin": "yes"}, "'kelvin' must be"),
         ({"id": 3, "op": "predict", "pairs": []}, "non-empty list"),

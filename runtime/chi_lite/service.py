@@ -2,7 +2,8 @@
 
 A request is a JSON object ``{"id": …, "op": "predict" | "info" | "health", …}``;
 the answer is ``{"id": …, "result": …}`` or ``{"id": …, "error": "…"}``. Ops are
-a dispatch table (``ChiService.ops``), so a new request type is one entry.
+a dispatch table (``ChiService.ops``), so a new request type is one entry here
+(plus one route in ``server.HTTP_ROUTES`` to reach it over HTTP).
 Transport-free on purpose: tests drive it directly, and stdio and HTTP cannot
 drift apart.
 """
@@ -151,7 +152,7 @@ def _pair_problem(pair: Any) -> str:
         return f"pair lacks {', '.join(missing)}"
     for name in ("polymer", "solvent"):
         if not isinstance(pair[name], str):
-            return f"'{name}' must be a SMILES string"
+            return f"'{name}' must be a string"
     if isinstance(pair["temperature"], bool) or not isinstance(pair["temperature"], (int, float, str)):
         return "'temperature' must be a number"
     extra = sorted(set(pair) - set(_PAIR_FIELDS))

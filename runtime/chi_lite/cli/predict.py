@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from .options import format_option, model_option, threads_option
-from .output import render
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
 SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
@@ -47,7 +46,6 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
 
-    from ..batch_io import read_pairs
     from ..predictor import ChiPredictor, to_kelvin
 
     if input_path is None:
@@ -60,8 +58,13 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
         elif fmt == "json":  # a single pair is one object, not a list
             click.echo(json.dumps({c: p.to_dict()[c] for c in SINGLE_COLUMNS}, indent=2, ensure_ascii=False))
         else:
+            from .output import render  # csv (and its module) only when asked for: keeps a cold start short
+
             click.echo(render([p.to_dict()], SINGLE_COLUMNS, fmt), nl=False)
         return
+
+    from ..batch_io import read_pairs
+    from .output import render
 
     header, rows = read_pairs(input_path)
     predictor = ChiPredictor(model_dir, threads=threads)

@@ -1,4 +1,4 @@
-"""`make bench`: cold start of `chi-lite predict` for one pair, and where the time goes (not a test).
+"""`make bench`: cold start of `chi-lite predict` for one pair, where the time goes, and serve round trips (not a test).
 
 Each run is a fresh process timed from spawn to exit, so it includes the
 interpreter, every import, loading and hash-checking the model, building the
@@ -9,12 +9,15 @@ Usage: python tests/bench_startup.py [--runs N] [--chi-lite PATH]  (PATH: e.g. a
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ARGS = ["predict", "--polymer", "*CC(*)c1ccccc1", "--solvent", "Cc1ccccc1", "--temperature", "25"]
@@ -54,6 +57,39 @@ def _summary(runs: list[tuple[float, float]]) -> str:
             f"CPU median {cpu:.3f} s")
 
 
+def _serve_round_trips(chi_lite: str, n: int) -> None:
+    """Per-request latency of an already running `serve`: what a process-control caller pays per call."""
+    request = {"op": "predict", "polymer": "*CC(*)c1ccccc1", "solvent": "Cc1ccccc1", "temperature": 25}
+    proc = subprocess.Popen([chi_lite, "serve", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    times = []
+    for i in range(n + 1):
+        start = time.perf_counter()
+        proc.stdin.write(json.dumps({"id": i, **request}) + "\n")
+        proc.stdin.flush()
+        assert "result" in json.loads(proc.stdout.readline())
+        times.append(time.perf_counter() - start)
+    proc.stdin.close()
+    proc.wait()
+    print(f"serve --stdio, one pair per request (descriptors cached): median {1e3 * statistics.median(times[1:]):.2f} ms "
+          f"per round trip, n={n}")
+
+    proc = subprocess.Popen([chi_lite, "serve", "--http", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"(http://\S+)", proc.stderr.readline()).group(1) + "/predict"
+        body = json.dumps({k: v for k, v in request.items() if k != "op"}).encode()
+        times = []
+        for _ in range(n + 1):
+            start = time.perf_counter()
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=30) as response:
+                assert "result" in json.loads(response.read())
+            times.append(time.perf_counter() - start)
+        print(f"serve --http, POST /predict one pair (new connection each): median {1e3 * statistics.median(times[1:]):.2f} ms "
+              f"per round trip, n={n}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -76,6 +112,8 @@ def main() -> int:
     print("  where it goes (cumulative, median of in-process marks):")
     for i, (label, _) in enumerate(runs[0]):
         print(f"    {label:38s} {1e3 * statistics.median(r[i][1] for r in runs):6.0f} ms")
+
+    _serve_round_trips(args.chi_lite, max(50, 20 * args.runs))
 
     dist = ROOT / "dist"
     wheels = sorted(dist.glob("chi_lite-*.whl"))

@@ -161,6 +161,7 @@ def test_http_endpoints_answer_like_stdio(http_server, tiny_model_dir):
         ("POST", "/predict", json.dumps({"op": "info"}).encode(), {}, 400, "does not match /predict"),
         ("POST", "/predict", json.dumps({"pairs": [{"polymer": PS, "solvent": "O", "temperature": 1}] * 51}).encode(), {}, 413, "limit is 50"),
         ("POST", "/predict", b"[" + b" " * 30000 + b"]", {}, 413, "exceeds the limit of 20000"),
+        ("POST", "/predict", b"{}", {"Transfer-Encoding": "chunked"}, 411, "send Content-Length"),
         ("GET", "/predict", None, {}, 405, "takes POST"),
         ("POST", "/health", b"{}", {}, 405, "takes GET"),
         ("DELETE", "/model", None, {}, 405, "takes GET"),

@@ -160,8 +160,7 @@ def test_http_endpoints_answer_like_stdio(http_server, tiny_model_dir):
         ("POST", "/predict", json.dumps({"polymer": PS, "solvent": "O"}).encode(), {}, 400, "lacks temperature"),
         ("POST", "/predict", json.dumps({"op": "info"}).encode(), {}, 400, "does not match /predict"),
         ("POST", "/predict", json.dumps({"pairs": [{"polymer": PS, "solvent": "O", "temperature": 1}] * 51}).encode(), {}, 413, "limit is 50"),
-        ("POST", "/predict", b"[" + b" " * 30000 + b"]", {}, 413, "exceeds the limit of 20000"),
-        ("POST", "/predict", b"{}", {"Transfer-Encoding": "chunked"}, 411, "send Content-Length"),
+        ("POST", "/predict", b"[" + b" " * 300000 + b"]", {}, 413, "exceeds the limit of 20000"),
         ("GET", "/predict", None, {}, 405, "takes POST"),
         ("POST", "/health", b"{}", {}, 405, "takes GET"),
         ("DELETE", "/model", None, {}, 405, "takes GET"),
@@ -171,6 +170,17 @@ def test_http_endpoints_answer_like_stdio(http_server, tiny_model_dir):
 def test_http_refusals_are_json_with_proper_status(http_server, method, path, body, headers, status, message):
     got_status, answer = http_server.call(method, path, body, headers)
     assert got_status == status and message in answer["error"]
+
+
+def test_http_refuses_bodies_without_a_length(http_server):
+    host, port = http_server.url.removeprefix("http://").split(":")
+    for headers, message in [(b"Transfer-Encoding: chunked\r\n", b"send Content-Length"), (b"", b"needs a valid Content-Length")]:
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.0 411") and message in reply
 
 
 def test_http_burst_of_concurrent_clients(http_server, tiny_model_dir):

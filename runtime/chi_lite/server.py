@@ -180,13 +180,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.LENGTH_REQUIRED, {"error": "a POST needs a valid Content-Length header"})
             return None
         if length > self.server.max_request_bytes:
-            self.close_connection = True  # the unread body must not be parsed as the next request
+            self._discard(length)
             self._send(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 {"error": f"request body of {length} bytes exceeds the limit of {self.server.max_request_bytes}"},
             )
             return None
         return self.rfile.read(length)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop an oversized body (up to 16× the limit) so the client sees the 413, not a reset."""
+        self.close_connection = True  # whatever is left unread must not be parsed as the next request
+        if length > 16 * self.server.max_request_bytes:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _send(self, status: int, payload: dict[str, Any], allow: str | None = None) -> None:
         body = encode(payload).encode("utf-8") + b"\n"

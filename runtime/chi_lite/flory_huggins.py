@@ -21,6 +21,10 @@ import numpy as np
 from .errors import InvalidChainLengthError
 
 _MAX_ITERATIONS = 200
+# Closer than this (relative) to χ_c the two phases differ by less than the equations resolve in
+# double precision; there the binodal is the mean-field asymptote φ = φ_c ± c·(χ − χ_c)^½ scaled
+# from the solution at this distance (relative error O(distance)).
+_NEAR_CRITICAL = 1e-7
 
 
 def check_chain_length(n: object) -> float:
@@ -155,6 +159,8 @@ def binodal(chi: np.ndarray | float, n: float) -> Binodal:
     if not two_phase.any():
         return Binodal(chi_all, out_t, out_v)
     chi_a = chi_all[two_phase]
+    near = chi_a < critical_chi(n) * (1.0 + _NEAR_CRITICAL)
+    chi_a = np.where(near, critical_chi(n) * (1.0 + _NEAR_CRITICAL), chi_a)
     s_poor, s_rich = spinodal(chi_a, n)
     v_spinodal = np.log1p(-s_rich)
     last_v: list = []  # the previous inner answer: the next outer step starts there
@@ -190,8 +196,14 @@ def binodal(chi: np.ndarray | float, n: float) -> Binodal:
     t_lo = math.log(critical_phi(n)) - 2.0 * n * chi_a - 1.0  # ln φ₁ ≥ ln φ₂ − 2Nχ from μ_p equality
     guess = np.log(s_rich) + n * s_rich * ((1.0 - 1.0 / n) - chi_a * (2.0 - s_rich))  # φ₁ ≪ φ₂ ≈ spinodal
     t = _solve_increasing(difference, t_lo, t_hi, guess)
+    v = rich_for(_mu_s_poor(t, chi_a, n))
+    if near.any():
+        phi_c = critical_phi(n)
+        scale = np.sqrt((chi_all[two_phase][near] - critical_chi(n)) / (chi_a[near] - critical_chi(n)))
+        t[near] = np.log(phi_c - (phi_c - np.exp(t[near])) * scale)
+        v[near] = np.log((1.0 - phi_c) + (np.exp(v[near]) - (1.0 - phi_c)) * scale)
     out_t[two_phase] = t
-    out_v[two_phase] = rich_for(_mu_s_poor(t, chi_a, n))
+    out_v[two_phase] = v
     return Binodal(chi_all, out_t, out_v)
 
 

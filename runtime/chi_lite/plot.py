@@ -27,24 +27,17 @@ def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 11
     plt = _pyplot()
     path = Path(path)
     t = [p.temperature_c for p in diagram.points]
-
-    def curve(poor: str, rich: str) -> tuple[list[float], list[float]]:
-        """Poor branch up to the critical point and back down the rich branch, one line per curve."""
-        left = [(getattr(p, poor), p.temperature_c) for p in diagram.points if getattr(p, poor) is not None]
-        right = [(getattr(p, rich), p.temperature_c) for p in diagram.points if getattr(p, rich) is not None]
-        upper_critical = diagram.B > 0  # UCST: the dome opens downwards, LCST upwards
-        left.sort(key=lambda xy: xy[1], reverse=not upper_critical)
-        right.sort(key=lambda xy: xy[1], reverse=upper_critical)
-        both = left + right
-        return [x for x, _ in both], [y for _, y in both]
+    two_phase = [p for p in diagram.points if p.binodal_rich is not None]  # the branches meet at T_c
 
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
-    bx, by = curve("binodal_poor", "binodal_rich")
-    sx, sy = curve("spinodal_poor", "spinodal_rich")
-    if bx:
-        ax.fill(bx, by, color="tab:blue", alpha=0.12, lw=0, label="two phases")
-        ax.plot(bx, by, color="tab:blue", lw=1.8, label="binodal")
-        ax.plot(sx, sy, color="tab:red", lw=1.2, ls="--", label="spinodal")
+    if two_phase:
+        ty = [p.temperature_c for p in two_phase]
+        ax.fill_betweenx(ty, [p.binodal_poor for p in two_phase], [p.binodal_rich for p in two_phase],
+                         color="tab:blue", alpha=0.12, lw=0, label="two phases")
+        ax.plot([p.binodal_poor for p in two_phase], ty, color="tab:blue", lw=1.8, label="binodal")
+        ax.plot([p.binodal_rich for p in two_phase], ty, color="tab:blue", lw=1.8)
+        ax.plot([p.spinodal_poor for p in two_phase], ty, color="tab:red", lw=1.2, ls="--", label="spinodal")
+        ax.plot([p.spinodal_rich for p in two_phase], ty, color="tab:red", lw=1.2, ls="--")
     tc = diagram.critical.temperature_k
     if diagram.critical.in_range and tc is not None:
         ax.plot([diagram.phi_critical], [tc - 273.15], "ko", ms=5, label=f"critical point ({diagram.critical.kind} {tc - 273.15:.1f} °C)")
@@ -55,7 +48,7 @@ def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 11
     ax.set_title(
         f"{diagram.polymer} in {diagram.solvent}, N = {diagram.chain_length:g}\n{diagram.critical.describe()}", fontsize=9
     )
-    if not bx:
+    if not two_phase:
         ax.text(0.5, 0.5, diagram.critical.describe(), ha="center", va="center", transform=ax.transAxes)
     else:
         ax.legend(loc="best", fontsize=8, frameon=False)

@@ -29,12 +29,6 @@ format_option = click.option(
 )
 
 
-def chain_length_option(required: bool = False):
+def chain_length_option(help: str, required: bool = False):
     """--chain-length N: segments per chain (polymer molar volume / solvent molar volume), checked later."""
-    return click.option(
-        "--chain-length",
-        "chain_length",
-        required=required,
-        default=None,
-        help="Chain length N in solvent-sized segments (≥ 1); adds the Flory–Huggins verdict.",
-    )
+    return click.option("--chain-length", "chain_length", required=required, help=help)

@@ -25,7 +25,7 @@ def _summary(d) -> str:
 @click.command()
 @click.option("--polymer", required=True, help="Repeat-unit SMILES with two '*', e.g. '*CC(*)c1ccccc1'.")
 @click.option("--solvent", required=True, help="Solvent SMILES, e.g. 'C1CCCCC1'.")
-@chain_length_option(required=True)
+@chain_length_option("Chain length N in solvent-sized segments (≥ 1).", required=True)
 @click.option("--tmin", default="0", show_default=True, help="Lowest temperature (°C unless --kelvin).")
 @click.option("--tmax", default="150", show_default=True, help="Highest temperature (°C unless --kelvin).")
 @click.option("--points", type=click.IntRange(2, 100000), default=61, show_default=True, help="Temperatures in the grid (T_c is added when inside).")

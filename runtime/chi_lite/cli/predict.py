@@ -60,7 +60,7 @@ def _single_table(p: Any, chain_length: float | None) -> str:
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with columns polymer,solvent,temperature.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), help="Write batch results here instead of stdout.")
-@chain_length_option()
+@chain_length_option("Chain length N in solvent-sized segments (≥ 1): adds chi_critical, miscible, p_miscible_fh.")
 @format_option
 @model_option
 @threads_option

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import chain_length_option, format_option, model_option, threads_option
+from .options import chain_length_option, model_option, threads_option
 from .output import render
 
 
@@ -31,7 +31,8 @@ def _summary(d) -> str:
 @click.option("--points", type=click.IntRange(2, 100000), default=61, show_default=True, help="Temperatures in the grid (T_c is added when inside).")
 @click.option("--kelvin", is_flag=True, help="--tmin/--tmax are in kelvin.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the diagram to this PNG (needs chi-lite[plot]).")
-@format_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: summary + rows; csv: rows only; json: summary with a list of points.")
 @model_option
 @threads_option
 def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path, fmt, model_dir, threads) -> None:
@@ -50,7 +51,6 @@ def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path,
         polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin
     )
     rows = [p.to_dict() for p in diagram.points]
-    fmt = fmt or "table"
     if fmt == "json":
         click.echo(json.dumps(diagram.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "csv":

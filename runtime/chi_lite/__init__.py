@@ -15,6 +15,11 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "PhaseDiagram",
+    "PhasePoint",
+    "MiscibilityVerdict",
+    "CriticalTemperature",
+    "plot_phase_diagram",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -22,6 +27,8 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "InvalidChainLengthError",
+    "PlotUnavailableError",
 ]
 
 _LOCATIONS = {
@@ -29,10 +36,18 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "PhaseDiagram": "chi_lite.phase",
+    "PhasePoint": "chi_lite.phase",
+    "MiscibilityVerdict": "chi_lite.flory_huggins",
+    "CriticalTemperature": "chi_lite.flory_huggins",
+    "plot_phase_diagram": "chi_lite.plot",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
+    from .flory_huggins import CriticalTemperature, MiscibilityVerdict
+    from .phase import PhaseDiagram, PhasePoint
+    from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
 
 from .errors import (
@@ -40,9 +55,11 @@ from .errors import (
     ChiLiteError,
     FeaturizationError,
     InputFileError,
+    InvalidChainLengthError,
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    PlotUnavailableError,
 )
 
 

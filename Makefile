@@ -15,9 +15,9 @@ $(VENV)/.runtime: $(BIN)/python pyproject.toml train/constraints.txt
 	$(PIP) -e .
 	touch $@
 
-# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest.
+# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest + matplotlib (plots).
 $(VENV)/.dev: $(BIN)/python pyproject.toml train/constraints.txt
-	$(PIP) -e '.[train,test]'
+	$(PIP) -e '.[train,test,plot]'
 	touch $@ $(VENV)/.runtime
 
 venv-runtime: $(VENV)/.runtime

@@ -33,6 +33,20 @@ def test_single_pair_matches_the_python_api(service, predictor):
     assert kelvin["result"]["chi"] == pytest.approx(expected.chi, abs=1e-6)
 
 
+def test_chain_length_adds_the_flory_huggins_verdict(service, predictor):
+    from chi_lite.flory_huggins import critical_chi
+
+    one = service.handle({"op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "chain_length": 1000})["result"]
+    verdict = predictor.predict(PS, TOLUENE, 25).miscibility(1000)
+    assert one["chi_critical"] == pytest.approx(critical_chi(1000)) and one["miscible"] is verdict.miscible
+    assert one["p_miscible_fh"] == pytest.approx(verdict.p_miscible_fh)
+    many = service.handle({"op": "predict", "chain_length": 10, "pairs": [
+        {"polymer": PS, "solvent": TOLUENE, "temperature": 25}, {"polymer": PS, "solvent": "C(", "temperature": 25}]})["result"]
+    assert many[0]["chain_length"] == 10 and "chi_critical" not in many[1] and "error" in many[1]
+    assert "below 1" in service.handle({"op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "chain_length": 0.5})["error"]
+    assert "must be a number" in service.handle({"op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "chain_length": [1]})["error"]
+
+
 def test_batch_keeps_order_and_each_failure_carries_its_error(service, predictor):
     pairs = [
         {"polymer": PS, "solvent": TOLUENE, "temperature": 25},

@@ -16,6 +16,11 @@ __all__ = [
     "PairOutcome",
     "ModelManifest",
     "ChiService",
+    "PhaseDiagram",
+    "PhasePoint",
+    "MiscibilityVerdict",
+    "CriticalTemperature",
+    "plot_phase_diagram",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -24,6 +29,8 @@ __all__ = [
     "InputFileError",
     "ArtifactError",
     "RequestError",
+    "InvalidChainLengthError",
+    "PlotUnavailableError",
 ]
 
 _LOCATIONS = {
@@ -32,10 +39,18 @@ _LOCATIONS = {
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
     "ChiService": "chi_lite.service",
+    "PhaseDiagram": "chi_lite.phase",
+    "PhasePoint": "chi_lite.phase",
+    "MiscibilityVerdict": "chi_lite.flory_huggins",
+    "CriticalTemperature": "chi_lite.flory_huggins",
+    "plot_phase_diagram": "chi_lite.plot",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
+    from .flory_huggins import CriticalTemperature, MiscibilityVerdict
+    from .phase import PhaseDiagram, PhasePoint
+    from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
     from .service import ChiService
 
@@ -44,10 +59,12 @@ from .errors import (
     ChiLiteError,
     FeaturizationError,
     InputFileError,
+    InvalidChainLengthError,
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
     RequestError,
+    PlotUnavailableError,
 )
 
 

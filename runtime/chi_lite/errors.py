@@ -23,6 +23,14 @@ class InvalidTemperatureError(ChiLiteError, ValueError):
     """A temperature that is not a number or not above absolute zero."""
 
 
+class InvalidChainLengthError(ChiLiteError, ValueError):
+    """A chain length N that is not a finite number ≥ 1."""
+
+
+class PlotUnavailableError(ChiLiteError, RuntimeError):
+    """A plot was asked for but matplotlib (the ``plot`` extra) is not installed."""
+
+
 class FeaturizationError(ChiLiteError, ValueError):
     """A molecule whose descriptors cannot be computed (or are not finite)."""
 

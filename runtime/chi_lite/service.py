@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .errors import ChiLiteError, RequestError
+from .flory_huggins import check_chain_length
 
 MAX_BATCH = 1000  # pairs per predict request
 MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
@@ -85,14 +86,23 @@ class ChiService:
     # --- ops ----------------------------------------------------------------------------------
 
     def predict(self, request: dict[str, Any]) -> Any:
-        """One pair (polymer, solvent, temperature) → one result; ``pairs`` (a list) → results in order."""
+        """One pair (polymer, solvent, temperature) → one result; ``pairs`` (a list) → results in order.
+
+        Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (adds the Flory–Huggins
+        chi_critical, miscible and p_miscible_fh to every result).
+        """
         kelvin = request.get("kelvin", False)
         if not isinstance(kelvin, bool):
             raise RequestError("'kelvin' must be true or false")
+        chain_length = request.get("chain_length")
+        if chain_length is not None:
+            if isinstance(chain_length, bool) or not isinstance(chain_length, (int, float, str)):
+                raise RequestError("'chain_length' must be a number")
+            chain_length = check_chain_length(chain_length)
         if "pairs" in request:
-            _only(request, {"id", "op", "pairs", "kelvin"})
-            return self._predict_many(request["pairs"], kelvin)
-        _only(request, {"id", "op", "kelvin", *_PAIR_FIELDS})
+            _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
+            return self._predict_many(request["pairs"], kelvin, chain_length)
+        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS})
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
             raise RequestError(problem)
@@ -100,9 +110,9 @@ class ChiService:
             prediction = self.predictor.predict(
                 request["polymer"], request["solvent"], request["temperature"], kelvin=kelvin
             )
-        return prediction.to_dict()
+        return _shape(prediction, chain_length)
 
-    def _predict_many(self, pairs: Any, kelvin: bool) -> list[dict[str, Any]]:
+    def _predict_many(self, pairs: Any, kelvin: bool, chain_length: float | None) -> list[dict[str, Any]]:
         """A result or an error for every pair, in order; a malformed pair fails alone."""
         if not isinstance(pairs, list) or not pairs:
             raise RequestError("'pairs' must be a non-empty list of {polymer, solvent, temperature} objects")
@@ -118,7 +128,7 @@ class ChiService:
                 results.append({**given, "error": _pair_problem(pair)})
                 continue
             outcome = next(outcomes)
-            results.append(outcome.result.to_dict() if outcome.ok else {**_echo(row), "error": outcome.error})
+            results.append(_shape(outcome.result, chain_length) if outcome.ok else {**_echo(row), "error": outcome.error})
         return results
 
     def info(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +145,14 @@ class ChiService:
             "uptime_s": round(time.monotonic() - self._started, 3),
             "requests_served": self._served,
         }
+
+
+def _shape(prediction: Any, chain_length: float | None) -> dict[str, Any]:
+    """One result as JSON-ready data, with the Flory–Huggins verdict when a chain length was given."""
+    out = prediction.to_dict()
+    if chain_length is not None:
+        out.update(prediction.miscibility(chain_length).to_dict())
+    return out
 
 
 def _only(request: dict[str, Any], allowed: set[str]) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "ChiService",
     "PhaseDiagram",
     "PhasePoint",
     "MiscibilityVerdict",
@@ -27,6 +28,7 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "RequestError",
     "InvalidChainLengthError",
     "PlotUnavailableError",
 ]
@@ -36,6 +38,7 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "ChiService": "chi_lite.service",
     "PhaseDiagram": "chi_lite.phase",
     "PhasePoint": "chi_lite.phase",
     "MiscibilityVerdict": "chi_lite.flory_huggins",
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from .phase import PhaseDiagram, PhasePoint
     from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+    from .service import ChiService
 
 from .errors import (
     ArtifactError,
@@ -59,6 +63,7 @@ from .errors import (
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    RequestError,
     PlotUnavailableError,
 )
 

@@ -41,3 +41,11 @@ class InputFileError(ChiLiteError, ValueError):
 
 class ArtifactError(ChiLiteError, RuntimeError):
     """A model artifact that is missing, corrupted, or incompatible with this runtime."""
+
+
+class RequestError(ChiLiteError, ValueError):
+    """A serve request the protocol refuses (bad JSON, unknown op, missing field, too large)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status this refusal maps to

@@ -218,6 +218,7 @@ class CriticalTemperature:
 
     @property
     def in_range(self) -> bool:
+        """True when a critical temperature falls inside the scanned range."""
         return self.behaviour in ("UCST", "LCST")
 
     def describe(self) -> str:
@@ -259,6 +260,7 @@ class MiscibilityVerdict:
     p_miscible_fh: float  # P[χ < χ_c(N)] under the ensemble's normal spread
 
     def to_dict(self) -> dict[str, float | bool]:
+        """The verdict's output fields, ready for JSON or CSV."""
         return {
             "chain_length": self.chain_length,
             "chi_critical": self.chi_critical,

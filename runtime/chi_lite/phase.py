@@ -47,9 +47,11 @@ class PhasePoint:
 
     @property
     def temperature_c(self) -> float:
+        """The temperature in °C."""
         return self.temperature_k - KELVIN_OFFSET
 
     def to_dict(self) -> dict[str, Any]:
+        """temperature_c plus every field, ready for JSON or CSV."""
         out: dict[str, Any] = {"temperature_c": self.temperature_c}
         out.update({f.name: getattr(self, f.name) for f in fields(self)})
         return out
@@ -73,6 +75,7 @@ class PhaseDiagram:
     points: tuple[PhasePoint, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole diagram as JSON-ready data."""
         tc = self.critical.temperature_k
         return {
             "polymer": self.polymer,

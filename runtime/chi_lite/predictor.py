@@ -39,9 +39,11 @@ class ChiPrediction:
 
     @property
     def temperature_c(self) -> float:
+        """The temperature in °C."""
         return self.temperature_k - KELVIN_OFFSET
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field plus temperature_c, ready for JSON or CSV."""
         out = asdict(self)
         out["temperature_c"] = self.temperature_c
         return out
@@ -63,6 +65,7 @@ class PairOutcome:
 
     @property
     def ok(self) -> bool:
+        """True when the row has a result."""
         return self.error is None
 
 
@@ -130,6 +133,7 @@ class ChiPredictor:
 
     @property
     def manifest(self) -> ModelManifest:
+        """The loaded model's manifest (vocabulary, data hashes, metrics, versions)."""
         return self.artifact.manifest
 
     def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from .options import chain_length_option, format_option, model_option, threads_option
-from .output import render
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
 SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
@@ -79,7 +78,6 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
 
-    from ..batch_io import read_pairs
     from ..flory_huggins import check_chain_length
     from ..predictor import ChiPredictor, to_kelvin
 
@@ -98,8 +96,13 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         elif fmt == "json":  # a single pair is one object, not a list
             click.echo(json.dumps({c: record[c] for c in columns}, indent=2, ensure_ascii=False))
         else:
+            from .output import render  # csv (and its module) only when asked for: keeps a cold start short
+
             click.echo(render([record], columns, fmt), nl=False)
         return
+
+    from ..batch_io import read_pairs
+    from .output import render
 
     header, rows = read_pairs(input_path)
     predictor = ChiPredictor(model_dir, threads=threads)

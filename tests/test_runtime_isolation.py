@@ -25,7 +25,8 @@ def test_predicting_leaves_torch_and_onnx_unimported(tiny_model_dir):
         f"p = ChiPredictor({str(tiny_model_dir)!r})\n"
         "p.predict('*CC(*)c1ccccc1', 'Cc1ccccc1', 25)\n"
         "p.predict_many([('*CCO*', 'O', 30)])\n"
-        "from chi_lite.cli import predict, info\n"
+        "from chi_lite.cli import predict, info, serve\n"
+        "from chi_lite import ChiService, server\n"
     )
     assert loaded == []
 

@@ -15,6 +15,12 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "ChiService",
+    "PhaseDiagram",
+    "PhasePoint",
+    "MiscibilityVerdict",
+    "CriticalTemperature",
+    "plot_phase_diagram",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -22,6 +28,9 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "RequestError",
+    "InvalidChainLengthError",
+    "PlotUnavailableError",
 ]
 
 _LOCATIONS = {
@@ -29,20 +38,33 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "ChiService": "chi_lite.service",
+    "PhaseDiagram": "chi_lite.phase",
+    "PhasePoint": "chi_lite.phase",
+    "MiscibilityVerdict": "chi_lite.flory_huggins",
+    "CriticalTemperature": "chi_lite.flory_huggins",
+    "plot_phase_diagram": "chi_lite.plot",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
+    from .flory_huggins import CriticalTemperature, MiscibilityVerdict
+    from .phase import PhaseDiagram, PhasePoint
+    from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+    from .service import ChiService
 
 from .errors import (
     ArtifactError,
     ChiLiteError,
     FeaturizationError,
     InputFileError,
+    InvalidChainLengthError,
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    RequestError,
+    PlotUnavailableError,
 )
 
 

@@ -34,7 +34,7 @@ test: $(VENV)/.dev
 test-fast: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest -m "not slow"
 
-# Reproduces artifacts/ from the shared data (about 10 minutes on 2 cores, CV included).
+# Reproduces artifacts/ from the shared data (about 22 minutes on one thread: χ CV, miscibility CV, final fit).
 train: $(VENV)/.dev
 	$(BIN)/chi-lite-train fit --data-dir $(DATA) --out artifacts
 

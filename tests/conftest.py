@@ -44,3 +44,19 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     write_artifact(ensemble, vocabulary, out, training={"tiny": True}, data={}, metrics={})
     torch.save(ensemble, out / "ensemble.pt")  # outside the manifest: lets tests compare with torch
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_miscible_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with its manifest saying the miscibility head was trained (the graph is the same)."""
+    import shutil
+
+    from chi_lite.config import ModelManifest
+
+    out = tmp_path_factory.mktemp("tiny_miscible_model")
+    for item in tiny_model_dir.iterdir():
+        shutil.copy(item, out / item.name)
+    manifest = ModelManifest.load(out)
+    manifest.tasks["miscibility"] = True
+    manifest.save(out)
+    return out

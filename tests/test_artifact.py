@@ -18,7 +18,7 @@ def test_manifest_round_trips(tiny_model_dir):
     manifest = ModelManifest.load(tiny_model_dir)
     assert ModelManifest.from_dict(json.loads(json.dumps(manifest.to_dict()))) == manifest
     assert manifest.inputs == ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
-    assert manifest.outputs == ["chi", "chi_std", "A", "B"]
+    assert manifest.outputs == ["chi", "chi_std", "A", "B", "p_miscible"]
     assert manifest.tasks["miscibility"] is False
 
 
@@ -58,22 +58,24 @@ def test_thread_count_defaults_to_one_and_reads_the_environment(monkeypatch):
         resolve_threads()
 
 
-def test_onnx_graph_matches_torch_on_real_pairs(tiny_model_dir):
+def test_onnx_graph_matches_torch_on_real_pairs(tiny_miscible_model_dir):
     import torch
 
     from chi_lite.predictor import ChiPredictor
 
-    ensemble = torch.load(tiny_model_dir / "ensemble.pt", weights_only=False)
-    predictor = ChiPredictor(tiny_model_dir)
+    ensemble = torch.load(tiny_miscible_model_dir / "ensemble.pt", weights_only=False)
+    predictor = ChiPredictor(tiny_miscible_model_dir)
     pairs = [("*CC(*)c1ccccc1", "Cc1ccccc1", 25.0), ("*CC(*)OC(C)=O", "ClC(Cl)Cl", 60.0), ("*CCO*", "O", 5.0)]
     xp = np.stack([predictor.polymer_descriptors(p) for p, _, _ in pairs]).astype(np.float32)
     xs = np.stack([predictor.solvent_descriptors(s) for _, s, _ in pairs]).astype(np.float32)
     t = np.array([c + 273.15 for _, _, c in pairs], dtype=np.float32)
     with torch.no_grad():
-        chi, std, a, b = (v.numpy() for v in ensemble(torch.tensor(xp), torch.tensor(xs), torch.tensor(t)))
+        chi, std, a, b, p = (v.numpy() for v in ensemble(torch.tensor(xp), torch.tensor(xs), torch.tensor(t)))
     got = predictor.predict_many(pairs)
     assert np.max(np.abs(chi - [o.result.chi for o in got])) <= 1e-4
     assert np.max(np.abs(std - [o.result.chi_std for o in got])) <= 1e-4
+    assert np.max(np.abs(p - [o.result.p_miscible for o in got])) <= 1e-5
+    assert all(0 < o.result.p_miscible < 1 for o in got)
     # χ = A + B/T holds for the reported coefficients
     for o in got:
         r = o.result

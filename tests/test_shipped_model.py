@@ -20,7 +20,7 @@ def test_default_model_is_the_shipped_one(shipped, monkeypatch):
     monkeypatch.delenv("CHI_LITE_MODEL", raising=False)
     assert default_model_dir().resolve() == SHIPPED.resolve()
     assert shipped.manifest.ensemble_size >= 5
-    assert shipped.manifest.tasks == {"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": False}
+    assert shipped.manifest.tasks == {"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": True}
 
 
 def test_shipped_model_was_trained_on_these_data_files(shipped, data_dir):
@@ -34,6 +34,16 @@ def test_shipped_model_card_has_honest_metrics(shipped):
     assert cv["model"]["r2"] > cv["cosmo_rs"]["r2"], "the model must beat raw COSMO-RS on the same rows"
     assert shipped.manifest.metrics["parity_max_abs_chi"] <= 1e-4
     assert (SHIPPED / shipped.manifest.model_file).stat().st_size < 8 * 2**20
+
+
+def test_shipped_miscibility_head_beats_guessing_the_majority(shipped):
+    cv = shipped.manifest.metrics["cv_miscibility"]
+    assert cv["folds_n"] == 5 and cv["scheme"] == "polymers" and cv["model"]["n"] == shipped.manifest.data["label_rows"]
+    majority = max(cv["positive_fraction"], 1 - cv["positive_fraction"])
+    assert cv["model"]["accuracy"] > majority and cv["model"]["roc_auc"] > 0.6
+    predictor = ChiPredictor(SHIPPED)
+    ps = "*CC(*)c1ccccc1"
+    assert predictor.predict(ps, "Cc1ccccc1", 25).p_miscible > 0.5 > predictor.predict(ps, "O", 25).p_miscible
 
 
 def test_polystyrene_ranks_solvents_sensibly(shipped):

@@ -27,7 +27,11 @@ _CACHE_SIZE = 8192  # descriptor vectors kept per role
 
 @dataclass(frozen=True)
 class ChiPrediction:
-    """χ at one temperature, its ensemble spread, and the fitted χ(T) = A + B/T."""
+    """χ at one temperature, its ensemble spread, and the fitted χ(T) = A + B/T.
+
+    ``p_miscible`` is the trained classifier's probability that the polymer dissolves at room
+    temperature (mean over members); it is None when the model's miscibility head was not trained.
+    """
 
     polymer: str
     solvent: str
@@ -36,6 +40,7 @@ class ChiPrediction:
     chi_std: float
     A: float
     B: float
+    p_miscible: float | None = None
 
     @property
     def temperature_c(self) -> float:
@@ -43,8 +48,10 @@ class ChiPrediction:
         return self.temperature_k - KELVIN_OFFSET
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field plus temperature_c, ready for JSON or CSV."""
+        """Every field plus temperature_c, ready for JSON or CSV; p_miscible only when the model reports it."""
         out = asdict(self)
+        if out["p_miscible"] is None:
+            del out["p_miscible"]
         out["temperature_c"] = self.temperature_c
         return out
 
@@ -110,6 +117,7 @@ class ChiPredictor:
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = create_session(self.artifact.model_path, threads)
         self._check_signature()
+        self._outputs = ["chi", "chi_std", "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
 
@@ -121,6 +129,8 @@ class ChiPredictor:
             "solvent_descriptors": len(config.solvent_descriptors),
             "temperature_k": None,
         }
+        if self.reports_miscibility and "p_miscible" not in {o.name for o in self._session.get_outputs()}:
+            raise ArtifactError(f"{self.artifact.model_path} has no p_miscible output but its manifest says the head was trained")
         found = {i.name: i.shape for i in self._session.get_inputs()}
         if set(found) != set(expected):
             raise ArtifactError(f"{self.artifact.model_path} has inputs {sorted(found)}, expected {sorted(expected)}")
@@ -135,6 +145,11 @@ class ChiPredictor:
     def manifest(self) -> ModelManifest:
         """The loaded model's manifest (vocabulary, data hashes, metrics, versions)."""
         return self.artifact.manifest
+
+    @property
+    def reports_miscibility(self) -> bool:
+        """True when the model's miscibility head was trained, so predictions carry p_miscible."""
+        return bool(self.artifact.manifest.tasks.get("miscibility", False))
 
     def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:
         """Descriptors of a repeat unit's cyclic oligomer (cached by SMILES)."""
@@ -210,15 +225,17 @@ class ChiPredictor:
         return outcomes  # type: ignore[return-value]
 
     def _run(self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray) -> list[ChiPrediction]:
-        chi, std, a, b = self._session.run(
-            None,
+        outputs = self._session.run(
+            self._outputs,
             {
                 "polymer_descriptors": xp.astype(np.float32),
                 "solvent_descriptors": xs.astype(np.float32),
                 "temperature_k": t.astype(np.float32),
             },
         )
+        chi, std, a, b = outputs[:4]
+        p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
         return [
-            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb))
-            for p, s, tk, c, sd, aa, bb in zip(polymers, solvents, t, chi, std, a, b)
+            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm))
+            for p, s, tk, c, sd, aa, bb, pm in zip(polymers, solvents, t, chi, std, a, b, p_miscible)
         ]

@@ -9,6 +9,10 @@ import pandas as pd
 
 from .data import ChiData
 from .fit import TrainConfig, predict_frame, train_ensemble
+from .polysol import canonical
+
+ROOM_TEMPERATURE_K = 298.15
+CHI_CRITICAL_LONG_CHAIN = 0.5  # χ_c(N) = ½(1 + N^−½)² → ½ as N → ∞
 
 SCHEMES = {"pairs": "pair", "polymers": "polymer", "solvents": "solvent"}
 
@@ -40,6 +44,49 @@ def cosmo_baseline(data: ChiData, rows: pd.DataFrame) -> pd.Series:
     return pd.Series([cosmo.get(k, np.nan) for k in keys], index=rows.index)
 
 
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (Mann–Whitney, ties count half)."""
+    y, score = np.asarray(y, bool), np.asarray(score, float)
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def classification_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy at ``threshold`` (score above it means miscible) and ROC AUC."""
+    y, score = np.asarray(y, int), np.asarray(score, float)
+    return {
+        "accuracy": float(np.mean((score > threshold) == (y == 1))),
+        "roc_auc": roc_auc(y, score),
+        "n": int(len(y)),
+    }
+
+
+def _canonical_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    cache: dict[str, str] = {}
+
+    def key(smiles: str) -> str:
+        if smiles not in cache:
+            cache[smiles] = canonical(smiles)
+        return cache[smiles]
+
+    return pd.DataFrame({"polymer": frame["polymer"].map(key), "solvent": frame["solvent"].map(key)}, index=frame.index)
+
+
+def _labels_outside(labels: pd.DataFrame | None, test: pd.DataFrame, scheme: str) -> pd.DataFrame | None:
+    """Labels that share nothing with the held-out χ rows (their pair, polymer or solvent)."""
+    if labels is None:
+        return None
+    keys = _canonical_keys(test)
+    if scheme == "pairs":
+        held = set(zip(keys["polymer"], keys["solvent"]))
+        return labels[[pair not in held for pair in zip(labels["polymer"], labels["solvent"])]]
+    column = SCHEMES[scheme]
+    return labels[~labels[column].isin(set(keys[column]))]
+
+
 def cross_validate(
     data: ChiData,
     config: TrainConfig,
@@ -47,8 +94,13 @@ def cross_validate(
     n_folds: int = 5,
     seed: int = 0,
     log: Callable[[str], None] = lambda _: None,
+    labels: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Pooled test metrics of ``n_folds`` grouped folds, next to raw COSMO-RS on the same rows."""
+    """Pooled test metrics of ``n_folds`` grouped folds, next to raw COSMO-RS on the same rows.
+
+    ``labels`` (miscibility, canonical SMILES) join training when the config weights them;
+    labels of held-out pairs (or polymers, solvents) are dropped like their COSMO-RS rows.
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
     exp = data.exp
@@ -59,7 +111,7 @@ def cross_validate(
         train = exp.drop(exp.index[test_pos])
         # COSMO-RS rows of held-out pairs would leak the test pairs into training.
         cosmo = data.cosmo[~data.cosmo["pair"].isin(set(test["pair"]))]
-        ensemble, vocabulary, _ = train_ensemble(train, cosmo, config)
+        ensemble, vocabulary, _ = train_ensemble(train, cosmo, config, labels=_labels_outside(labels, test, scheme))
         pred = predict_frame(ensemble, vocabulary, test)
         frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])
         predictions.append(frame)
@@ -78,6 +130,54 @@ def cross_validate(
         "folds": fold_metrics,
         "predictions": [
             {"row": int(r.row), "chi": float(r.chi), "pred": float(r.pred), "std": float(r.std)}
+            for r in pooled.itertuples()
+        ],
+    }
+
+
+def cross_validate_miscibility(
+    data: ChiData,
+    labels: pd.DataFrame,
+    config: TrainConfig,
+    n_folds: int = 5,
+    seed: int = 0,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Polymer-grouped K-fold CV of the miscibility head on the labels, strictly.
+
+    A held-out polymer (by canonical repeat unit) contributes nothing to training: its labels,
+    and its experimental and COSMO-RS χ rows, are all dropped. The same test pairs are also
+    classified by the physics rule χ(298 K) < ½ with the χ head (score −χ for the AUC).
+    """
+    labels = labels.reset_index(drop=True)
+    exp_keys = _canonical_keys(data.exp)["polymer"]
+    cosmo_keys = _canonical_keys(data.cosmo)["polymer"]
+    predictions, fold_metrics = [], []
+    for k, test_pos in enumerate(grouped_folds(labels["polymer"], n_folds, seed)):
+        test = labels.iloc[test_pos]
+        held = set(test["polymer"])
+        exp = data.exp[~exp_keys.isin(held)]
+        cosmo = data.cosmo[~cosmo_keys.isin(held)]
+        ensemble, vocabulary, _ = train_ensemble(exp, cosmo, config, labels=labels.drop(labels.index[test_pos]))
+        pred = predict_frame(ensemble, vocabulary, test.assign(temp_k=ROOM_TEMPERATURE_K))
+        frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"])
+        predictions.append(frame)
+        fold_metrics.append(classification_metrics(frame["label"], frame["p_miscible"], 0.5))
+        log(f"fold {k + 1}/{n_folds}: accuracy {fold_metrics[-1]['accuracy']:.3f}, AUC {fold_metrics[-1]['roc_auc']:.3f} "
+            f"({len(held)} polymers held out, {len(data.exp) - len(exp)} χ rows dropped)")
+    pooled = pd.concat(predictions).sort_index()
+    y = pooled["label"].to_numpy()
+    return {
+        "scheme": "polymers",
+        "folds_n": n_folds,
+        "seed": seed,
+        "n_polymers": int(labels["polymer"].nunique()),
+        "positive_fraction": float(y.mean()),
+        "model": classification_metrics(y, pooled["p_miscible"], 0.5),
+        "chi_rule": classification_metrics(y, -pooled["chi"], -CHI_CRITICAL_LONG_CHAIN),
+        "folds": fold_metrics,
+        "predictions": [
+            {"polymer": r.polymer, "solvent": r.solvent, "label": int(r.label), "p_miscible": float(r.p_miscible), "chi": float(r.chi)}
             for r in pooled.itertuples()
         ],
     }

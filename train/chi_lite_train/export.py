@@ -18,7 +18,7 @@ from .model import ChiEnsemble
 
 MODEL_FILE = "chi_model.onnx"
 INPUTS = ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
-OUTPUTS = ["chi", "chi_std", "A", "B"]
+OUTPUTS = ["chi", "chi_std", "A", "B", "p_miscible"]
 OPSET = 17
 
 
@@ -55,7 +55,7 @@ def _export(ensemble: ChiEnsemble, example: tuple, path: Path, dynamic: dict) ->
 
 
 def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, solvent: np.ndarray, temperature_k: np.ndarray) -> float:
-    """Largest |χ_torch − χ_onnx| over the given raw inputs."""
+    """Largest |χ_torch − χ_onnx| (or |Δp_miscible|, whichever is larger) over the given raw inputs."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -64,10 +64,10 @@ def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, so
         INPUTS[1]: solvent.astype(np.float32),
         INPUTS[2]: temperature_k.astype(np.float32),
     }
-    onnx_chi = session.run(["chi"], feed)[0]
+    onnx_chi, onnx_p = session.run(["chi", "p_miscible"], feed)
     with torch.no_grad():
-        torch_chi = ensemble(*(torch.tensor(v) for v in feed.values()))[0].numpy()
-    return float(np.max(np.abs(onnx_chi - torch_chi)))
+        out = ensemble(*(torch.tensor(v) for v in feed.values()))
+    return float(max(np.max(np.abs(onnx_chi - out[0].numpy())), np.max(np.abs(onnx_p - out[4].numpy()))))
 
 
 def library_versions() -> dict[str, str]:
@@ -98,8 +98,13 @@ def write_artifact(
     training: dict[str, Any],
     data: dict[str, Any],
     metrics: dict[str, Any],
+    miscibility: bool = False,
 ) -> ModelManifest:
-    """Export the graph and write the manifest with the hash of every artifact file."""
+    """Export the graph and write the manifest with the hash of every artifact file.
+
+    The graph always has the p_miscible output; ``miscibility`` records whether its head was
+    trained, and the runtime reports p_miscible only then.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(ensemble, vocabulary, out_dir / MODEL_FILE)
@@ -108,7 +113,7 @@ def write_artifact(
         model_file=MODEL_FILE,
         inputs=INPUTS,
         outputs=OUTPUTS,
-        tasks={"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": False},
+        tasks={"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": bool(miscibility)},
         ensemble_size=len(ensemble.members),
         files={MODEL_FILE: sha256_of(onnx_path)},
         training=training,

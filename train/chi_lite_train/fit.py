@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from chi_lite.config import FeaturizerConfig
 
@@ -32,6 +33,9 @@ class TrainConfig:
     val_fraction: float = 0.1
     oligomer_length: int = 10
     seed: int = 0
+    # Third task (Aoki et al.): BCE on PolySol solvent / non-solvent labels at room temperature.
+    miscibility_weight: float = 0.1  # 0 trains the two χ tasks only; 0.1 measured best of 3, 1, 0.3, 0.1
+    miscibility_balance: bool = True  # weight each class by the inverse of its frequency (68 % are solvents)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,6 +58,18 @@ class _Tensors:
     y: torch.Tensor
     is_cosmo: torch.Tensor
     pair: np.ndarray
+    labels: "_LabelTensors | None" = None
+
+
+@dataclass
+class _LabelTensors:
+    """Miscibility labels at room temperature, indexing the same molecule matrices."""
+
+    p_index: torch.Tensor
+    s_index: torch.Tensor
+    y: torch.Tensor
+    weight: torch.Tensor
+    polymer: np.ndarray
 
 
 def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int], chi_mean: float, chi_scale: float):
@@ -65,9 +81,13 @@ def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int
     )
 
 
-def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor) -> torch.Tensor:
-    ep = member.embed_polymer(t.polymers)
-    es = member.embed_solvent(t.solvents)
+def _embed(member: SphereNet, t: _Tensors) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every molecule through its encoder once; the χ and miscibility losses share the result."""
+    return member.embed_polymer(t.polymers), member.embed_solvent(t.solvents)
+
+
+def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor, embedded=None) -> torch.Tensor:
+    ep, es = embedded if embedded is not None else _embed(member, t)
     out = member.pair_head(ep[t.p_index[mask]], es[t.s_index[mask]])
     cosmo = t.is_cosmo[mask]
     a = torch.where(cosmo, out[:, 2], out[:, 0])
@@ -75,8 +95,32 @@ def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor) -> torch
     return a + b * t.tau[mask]
 
 
+def _bce(member: SphereNet, t: _Tensors, mask: torch.Tensor, embedded) -> torch.Tensor:
+    """Weighted mean binary cross-entropy of the miscibility logit on the masked labels."""
+    labels = t.labels
+    ep, es = embedded
+    logits = member.pair_head(ep[labels.p_index[mask]], es[labels.s_index[mask]])[:, 4]
+    w = labels.weight[mask]
+    losses = F.binary_cross_entropy_with_logits(logits, labels.y[mask], reduction="none")
+    return (w * losses).sum() / w.sum()
+
+
+def _label_split(t: _Tensors, config: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Train / validation masks of the labels, validation = a random 10 % of labelled polymers."""
+    if t.labels is None or config.miscibility_weight <= 0:
+        return None
+    polymers = np.unique(t.labels.polymer)
+    n_val = max(1, int(round(config.val_fraction * len(polymers))))
+    val = torch.tensor(np.isin(t.labels.polymer, rng.choice(polymers, size=n_val, replace=False)))
+    return ~val, val
+
+
 def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet, dict[str, float]]:
-    """One member: hold out a random 10 % of experimental pairs (and their COSMO rows) for early stopping."""
+    """One member: hold out a random 10 % of experimental pairs (and their COSMO rows) for early stopping.
+
+    With labels, 10 % of the labelled polymers are held out too, and early stopping watches
+    val χ RMSE (scaled) + miscibility_weight · val BCE.
+    """
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     exp_pairs = np.unique(t.pair[~t.is_cosmo.numpy()])
@@ -86,6 +130,7 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     train_mask = ~in_val_pair
     val_mask = in_val_pair & ~t.is_cosmo
     weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
+    label_masks = _label_split(t, config, rng)
 
     member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
     optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -93,21 +138,27 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
-        residual = _predict_scaled(member, t, train_mask) - t.y[train_mask]
+        embedded = _embed(member, t)
+        residual = _predict_scaled(member, t, train_mask, embedded) - t.y[train_mask]
         loss = (weights * residual**2).sum() / weights.sum()
+        if label_masks is not None:
+            loss = loss + config.miscibility_weight * _bce(member, t, label_masks[0], embedded)
         loss.backward()
         optimizer.step()
         if step % config.eval_every == 0:
             member.eval()
             with torch.no_grad():
-                val = torch.sqrt(torch.mean((_predict_scaled(member, t, val_mask) - t.y[val_mask]) ** 2)).item()
+                embedded = _embed(member, t)
+                val = torch.sqrt(torch.mean((_predict_scaled(member, t, val_mask, embedded) - t.y[val_mask]) ** 2)).item()
+                if label_masks is not None:
+                    val += config.miscibility_weight * _bce(member, t, label_masks[1], embedded).item()
             if val < best[0]:
                 best = (val, step, copy.deepcopy(member.state_dict()))
             elif step - best[1] >= config.patience:
                 break
     member.load_state_dict(best[2])
     member.eval()
-    return member, {"val_rmse_scaled": best[0], "best_step": best[1], "steps": step}
+    return member, {"val_loss": best[0], "best_step": best[1], "steps": step}
 
 
 def train_ensemble(
@@ -115,17 +166,29 @@ def train_ensemble(
     cosmo: pd.DataFrame,
     config: TrainConfig,
     log: Callable[[str], None] = lambda _: None,
+    labels: pd.DataFrame | None = None,
 ) -> tuple[ChiEnsemble, FeaturizerConfig, dict[str, Any]]:
-    """Fit vocabulary, scalers and all members on exactly these rows."""
+    """Fit vocabulary, scalers and all members on exactly these rows.
+
+    ``labels`` (polymer, solvent, label; room temperature) train the miscibility head when
+    ``config.miscibility_weight`` > 0; their molecules join the vocabulary choice and scalers.
+    """
+    if labels is not None and (config.miscibility_weight <= 0 or len(labels) == 0):
+        labels = None
     started = time.perf_counter()
     # One thread: the gather's backward accumulates in thread order, so more threads make runs
     # differ in the last bits, and make train must reproduce the shipped bytes. These tensors
     # are small enough that a second thread saves little.
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
+    # Deterministic mode also fills every new tensor with NaN (tens of thousands of fills per
+    # step, half the training time); correct kernels never read that memory, so results are the same.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     polymers = sorted(set(exp["polymer"]) | set(cosmo["polymer"]))
     solvents = sorted(set(exp["solvent"]) | set(cosmo["solvent"]))
     names, p_all, s_all = candidate_matrices(polymers, solvents, config.oligomer_length)
+    if labels is not None:
+        labels, polymers, solvents, p_all, s_all = _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config, log)
     vocabulary = choose_vocabulary(names, p_all, s_all, config.oligomer_length)
     p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
     s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
@@ -151,13 +214,14 @@ def train_ensemble(
             y=y,
             is_cosmo=torch.tensor(rows["is_cosmo"].to_numpy()),
             pair=rows["pair"].to_numpy(),
+            labels=None if labels is None else _label_tensors(labels, p_pos, s_pos, config),
         )
     members, member_info = [], []
     for k in range(config.members):
         member, info = train_member(tensors, config, seed=config.seed * 1000 + k)
         members.append(member)
         member_info.append(info)
-        log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val RMSE {info['val_rmse_scaled'] * chi_scale:.3f}")
+        log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val loss {info['val_loss']:.3f}")
     ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale).eval()
     info = {
         "featurize_seconds": round(featurize_s, 2),
@@ -165,15 +229,57 @@ def train_ensemble(
         "members": member_info,
         "n_exp_rows": int(len(exp)),
         "n_cosmo_rows": int(len(cosmo)),
+        "n_label_rows": 0 if labels is None else int(len(labels)),
         "n_polymers": len(polymers),
         "n_solvents": len(solvents),
     }
     return ensemble, vocabulary, info
 
 
+def _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config, log):
+    """Join the labelled molecules to the χ ones.
+
+    A labelled molecule with a non-finite descriptor that is finite for every χ molecule is
+    dropped with its labels: otherwise that one molecule would remove the descriptor from the
+    vocabulary of the χ model.
+    """
+    new_p = sorted(set(labels["polymer"]) - set(polymers))
+    new_s = sorted(set(labels["solvent"]) - set(solvents))
+    _, p_new, s_new = candidate_matrices(new_p, new_s, config.oligomer_length)
+    p_new, s_new = p_new.reshape(len(new_p), len(names)), s_new.reshape(len(new_s), len(names))
+
+    def usable(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+        finite_before = np.all(np.isfinite(old), axis=0)
+        return np.all(np.isfinite(new[:, finite_before]), axis=1)
+
+    keep_p, keep_s = usable(p_new, p_all), usable(s_new, s_all)
+    dropped = {m for m, k in zip(new_p, keep_p) if not k} | {m for m, k in zip(new_s, keep_s) if not k}
+    if dropped:
+        log(f"labels: dropped {len(dropped)} molecules with non-finite descriptors: {sorted(dropped)[:5]}")
+    labels = labels[~labels["polymer"].isin(dropped) & ~labels["solvent"].isin(dropped)]
+    polymers = polymers + [m for m, k in zip(new_p, keep_p) if k]
+    solvents = solvents + [m for m, k in zip(new_s, keep_s) if k]
+    return labels, polymers, solvents, np.vstack([p_all, p_new[keep_p]]), np.vstack([s_all, s_new[keep_s]])
+
+
+def _label_tensors(labels: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int], config: TrainConfig) -> _LabelTensors:
+    y = labels["label"].to_numpy().astype(np.float32)
+    weight = np.ones_like(y)
+    if config.miscibility_balance:
+        positive = y.mean()
+        weight = np.where(y > 0.5, 0.5 / positive, 0.5 / (1 - positive)).astype(np.float32)
+    return _LabelTensors(
+        p_index=torch.tensor(labels["polymer"].map(p_pos).to_numpy(), dtype=torch.long),
+        s_index=torch.tensor(labels["solvent"].map(s_pos).to_numpy(), dtype=torch.long),
+        y=torch.tensor(y),
+        weight=torch.tensor(weight),
+        polymer=labels["polymer"].to_numpy(),
+    )
+
+
 def predict_frame(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, rows: pd.DataFrame) -> pd.DataFrame:
-    """Torch predictions (χ mean and σ) for rows with polymer, solvent, temp_k columns."""
+    """Torch predictions (χ mean and σ, p_miscible) for rows with polymer, solvent, temp_k columns."""
     xp, xs, temp = (torch.tensor(m, dtype=torch.float32) for m in row_matrices(vocabulary, rows))
     with torch.no_grad():
-        chi, std, _, _ = ensemble(xp, xs, temp)
-    return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy()}, index=rows.index)
+        chi, std, _, _, p_miscible = ensemble(xp, xs, temp)
+    return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy(), "p_miscible": p_miscible.numpy()}, index=rows.index)

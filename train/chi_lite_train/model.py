@@ -80,7 +80,7 @@ class SphereNet(nn.Module):
 
 
 class ChiEnsemble(nn.Module):
-    """The exported model: raw descriptors + T [K] → χ mean, σ, A, B (experimental χ task)."""
+    """The exported model: raw descriptors + T [K] → χ mean, σ, A, B (experimental χ task), p_miscible."""
 
     def __init__(
         self,
@@ -98,18 +98,27 @@ class ChiEnsemble(nn.Module):
         self.register_buffer("chi_scale", torch.tensor(chi_scale, dtype=torch.float32))
         self.register_buffer("t_ref", torch.tensor(T_REF, dtype=torch.float32))
 
+    def member_heads(self, polymer: torch.Tensor, solvent: torch.Tensor) -> torch.Tensor:
+        """Raw head outputs of every member, shape (members, batch, 5)."""
+        xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
+        return torch.stack([m(xp, xs) for m in self.members])
+
     def member_coefficients(self, polymer: torch.Tensor, solvent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A and B of χ = A + B/T for every member, shape (members, batch)."""
-        xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
-        heads = torch.stack([m(xp, xs) for m in self.members])  # (K, N, 5)
+        return self._coefficients(self.member_heads(polymer, solvent))
+
+    def _coefficients(self, heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         a = self.chi_mean + self.chi_scale * heads[..., 0]
         b = self.chi_scale * self.t_ref * heads[..., 1]
         return a, b
 
     def forward(self, polymer: torch.Tensor, solvent: torch.Tensor, temperature_k: torch.Tensor):
-        a, b = self.member_coefficients(polymer, solvent)
+        """χ mean, σ, mean A and B, and p_miscible = mean over members of sigmoid(logit)."""
+        heads = self.member_heads(polymer, solvent)
+        a, b = self._coefficients(heads)
         chi = a + b / temperature_k.unsqueeze(0)
         mean = chi.mean(dim=0)
         # Sample standard deviation across members (0 for a single member).
         std = torch.sqrt(((chi - mean) ** 2).sum(dim=0) / max(len(self.members) - 1, 1))
-        return mean, std, a.mean(dim=0), b.mean(dim=0)
+        p_miscible = torch.sigmoid(heads[..., 4]).mean(dim=0)
+        return mean, std, a.mean(dim=0), b.mean(dim=0), p_miscible

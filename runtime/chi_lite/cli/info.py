@@ -25,6 +25,7 @@ def _card(manifest, directory) -> str:
         t = data.get("temperature_k", [None, None])
         lines.append(
             f"data         {data.get('exp_rows')} experimental χ + {data.get('cosmo_rows')} COSMO-RS χ rows"
+            + (f" + {data['label_rows']} miscibility labels" if data.get("label_rows") else "")
             + (f", {t[0] - 273.15:.0f}–{t[1] - 273.15:.0f} °C" if t[0] is not None else "")
         )
         for name, digest in data.get("files", {}).items():
@@ -36,6 +37,13 @@ def _card(manifest, directory) -> str:
             f"accuracy     pair-grouped {cv['folds_n']}-fold CV: R² {m['r2']:.3f}, RMSE {m['rmse']:.3f}, MAE {m['mae']:.3f} (n={m['n']})"
         )
         lines.append(f"baseline     raw COSMO-RS on {c['n']} of those rows: R² {c['r2']:.3f}, RMSE {c['rmse']:.3f}")
+    mcv = manifest.metrics.get("cv_miscibility")
+    if mcv:
+        m, rule = mcv["model"], mcv["chi_rule"]
+        lines.append(
+            f"miscibility  polymer-grouped {mcv['folds_n']}-fold CV on {m['n']} PolySol labels: accuracy {m['accuracy']:.3f}, "
+            f"ROC AUC {m['roc_auc']:.3f} (rule χ < 0.5: accuracy {rule['accuracy']:.3f}, AUC {rule['roc_auc']:.3f})"
+        )
     if "parity_max_abs_chi" in manifest.metrics:
         lines.append(f"parity       torch vs onnxruntime max |Δχ| {manifest.metrics['parity_max_abs_chi']:.1e}")
     lines.append("versions     " + ", ".join(f"{k} {v}" for k, v in manifest.versions.items()))

@@ -43,6 +43,8 @@ def _single_table(p: Any, chain_length: float | None) -> str:
         f"chi          {p.chi:.3f} ± {p.chi_std:.3f}\n"
         f"chi(T)       A + B/T = {p.A:.4f} + {p.B:.2f} K / T\n"
     )
+    if p.p_miscible is not None:
+        text += f"p_miscible   {p.p_miscible:.2f} (classifier, room temperature)\n"
     if chain_length is not None:
         v = p.miscibility(chain_length)
         text += (
@@ -90,7 +92,7 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin)
         fmt = fmt or "table"
         record = {**p.to_dict(), **_fh_fields(p, chain_length, fmt)}
-        columns = _with_fh(SINGLE_COLUMNS, chain_length)
+        columns = _with_fh(SINGLE_COLUMNS + (["p_miscible"] if predictor.reports_miscibility else []), chain_length)
         if fmt == "table":
             click.echo(_single_table(p, chain_length), nl=False)
         elif fmt == "json":  # a single pair is one object, not a list
@@ -110,18 +112,17 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
     )
     fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+    result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]
     out_rows = []
     for row, outcome in zip(rows, outcomes):
         merged: dict[str, Any] = dict(row)
         if outcome.result is not None:
-            r = outcome.result
-            merged.update(chi=r.chi, chi_std=r.chi_std, A=r.A, B=r.B, error="")
+            merged.update({c: outcome.result.to_dict().get(c) for c in result_columns[:-1]}, error="")
         else:
-            merged.update(chi=None, chi_std=None, A=None, B=None, error=outcome.error)
+            merged.update({c: None for c in result_columns[:-1]}, error=outcome.error)
         merged.update(_fh_fields(outcome.result, chain_length, fmt))
         out_rows.append(merged)
-    result_columns = _with_fh(RESULT_COLUMNS, chain_length)
-    columns = header + [c for c in result_columns if c not in header]
+    columns = header + [c for c in _with_fh(result_columns, chain_length) if c not in header]
     text = render(out_rows, columns, fmt)
     if output_path is not None:
         output_path.write_text(text, encoding="utf-8")

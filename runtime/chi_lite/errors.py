@@ -33,3 +33,7 @@ class InputFileError(ChiLiteError, ValueError):
 
 class ArtifactError(ChiLiteError, RuntimeError):
     """A model artifact that is missing, corrupted, or incompatible with this runtime."""
+
+
+class UnknownNameError(InvalidSmilesError):
+    """Text that is neither a known polymer/solvent name nor a valid SMILES (the message suggests names)."""

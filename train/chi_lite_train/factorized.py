@@ -116,7 +116,11 @@ def export_factorized(ensemble: ChiEnsemble, n_polymer: int, n_solvent: int, out
 
 def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], polymer: np.ndarray,
                       solvent: np.ndarray, temperature_k: np.ndarray) -> float:
-    """Largest |Δ| over chi, chi_std, A, B between the whole graph and encoder → encoder → head."""
+    """Largest |Δ| between the whole graph and encoder → encoder → head over χ, σ, A and B/T.
+
+    B is compared as its share of χ (B/T): B itself is hundreds of kelvin, where
+    float32 steps are ~1e-4 K whatever the order of the arithmetic.
+    """
     import onnxruntime as ort
 
     def session(name: str):
@@ -127,4 +131,5 @@ def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], 
     ep = session(graphs["polymer_encoder"]).run(None, {"polymer_descriptors": xp})[0]
     es = session(graphs["solvent_encoder"]).run(None, {"solvent_descriptors": xs})[0]
     parts = session(graphs["pair_head"]).run(None, {"polymer_embedding": ep, "solvent_embedding": es, "temperature_k": t})
+    whole[3], parts[3] = whole[3] / t, parts[3] / t
     return float(max(np.max(np.abs(w - p)) for w, p in zip(whole, parts[:4])))

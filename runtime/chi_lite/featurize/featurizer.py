@@ -62,7 +62,11 @@ class Featurizer:
 
     def solvent(self, smiles: str) -> np.ndarray:
         """Descriptor vector of a solvent molecule."""
-        return self._checked(compute_descriptors(self.solvent_mol(smiles), self.config.solvent_descriptors), smiles)
+        return self.solvent_from_mol(self.solvent_mol(smiles), smiles)
+
+    def solvent_from_mol(self, mol: Chem.Mol, smiles: str) -> np.ndarray:
+        """Descriptor vector of an already parsed solvent (screening parses once to canonicalize)."""
+        return self._checked(compute_descriptors(mol, self.config.solvent_descriptors), smiles)
 
     @staticmethod
     def _checked(vector: np.ndarray, smiles: str) -> np.ndarray:

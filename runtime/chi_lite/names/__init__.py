@@ -90,7 +90,7 @@ def _resolve(kind: str, text: str) -> str:
     what = "solvent" if kind == "solvents" else "polymer"
     close = suggestions(kind, text)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; 'chi-lite names --kind {kind}' lists the known names"
-    raise UnknownNameError(f"{text!r} is neither a known {what} name nor a valid SMILES{hint}")
+    raise UnknownNameError(f"invalid {what} SMILES and no known {what} name: {text!r}{hint}")
 
 
 def resolve_solvent(text: str) -> str:

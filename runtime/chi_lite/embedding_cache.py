@@ -1,0 +1,128 @@
+"""Caches of solvent embeddings: in memory by canonical SMILES, on disk per library file.
+
+An embedding belongs to one model, so the in-memory cache carries the model's
+hash and the on-disk cache stores it beside the library's hash. A disk cache
+whose model or library hash differs from the current ones is thrown away and
+rebuilt; one whose run was interrupted (no ``complete`` mark) too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import InputFileError
+
+MEMORY_ENTRIES = 100_000  # ~64 MB of float32 embeddings for a 10 × 16 ensemble
+
+
+class MemoryCache:
+    """Bounded LRU: canonical SMILES → embedding (K, 2Z) of the model with hash ``model_sha``."""
+
+    def __init__(self, model_sha: str, size: int = MEMORY_ENTRIES) -> None:
+        self.model_sha = model_sha
+        self.size = size
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, canonical: str) -> np.ndarray | None:
+        value = self._data.get(canonical)
+        if value is not None:
+            self._data.move_to_end(canonical)
+        return value
+
+    def put(self, canonical: str, embedding: np.ndarray) -> None:
+        self._data[canonical] = embedding
+        self._data.move_to_end(canonical)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class DiskCache:
+    """One library's rows and embeddings under one model, in an SQLite file.
+
+    Rows are stored in library order with their line number, SMILES, name, and
+    either the embedding or the error, so a later screen of the same library
+    reads them back without parsing a molecule.
+    """
+
+    def __init__(self, path: Path, model_sha: str, library_sha: str, shape: tuple[int, int]) -> None:
+        self.path = Path(path)
+        self.meta = {"model_sha256": model_sha, "library_sha256": library_sha, "shape": f"{shape[0]}x{shape[1]}"}
+        self.shape = shape
+        self.valid = self._is_valid()
+        self._conn: sqlite3.Connection | None = None
+
+    def _is_valid(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            with sqlite3.connect(self.path) as conn:
+                stored = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError:
+            return False
+        return stored.get("complete") == "1" and all(stored.get(k) == v for k, v in self.meta.items())
+
+    def start_writing(self) -> None:
+        """Replace whatever is there with an empty cache for this model and library."""
+        if self.path.exists():
+            try:
+                self.path.unlink()
+            except OSError as exc:
+                raise InputFileError(f"cannot replace cache file {self.path}: {exc}") from None
+        try:
+            self._conn = sqlite3.connect(self.path)
+        except sqlite3.Error as exc:
+            raise InputFileError(f"cannot create cache file {self.path}: {exc}") from None
+        self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, embedding BLOB, error TEXT)")
+        self._conn.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
+
+    def write(self, lines: list[int], smiles: list[str], names: list[str], embeddings: list[np.ndarray | None],
+              errors: list[str | None]) -> None:
+        assert self._conn is not None
+        self._conn.executemany(
+            "INSERT INTO rows VALUES (?, ?, ?, ?, ?)",
+            [
+                (line, s, n, None if e is None else np.ascontiguousarray(e, dtype=np.float32).tobytes(), err)
+                for line, s, n, e, err in zip(lines, smiles, names, embeddings, errors)
+            ],
+        )
+
+    def finish(self) -> None:
+        assert self._conn is not None
+        self._conn.execute("INSERT INTO meta VALUES ('complete', '1')")
+        self._conn.commit()
+        self._conn.close()
+        self._conn = None
+        self.valid = True
+
+    def abandon(self) -> None:
+        """Close an unfinished cache; without the complete mark it will be rebuilt next time."""
+        if self._conn is not None:
+            self._conn.commit()
+            self._conn.close()
+            self._conn = None
+
+    def read_chunks(self, size: int) -> Iterator[tuple[list[int], list[str], list[str], np.ndarray, list[tuple[int, str]]]]:
+        """(lines, smiles, names, embeddings (n, K, 2Z), bad rows as (line, error)) per chunk of stored rows."""
+        k, width = self.shape
+        with sqlite3.connect(self.path) as conn:
+            cursor = conn.execute("SELECT line, smiles, name, embedding, error FROM rows ORDER BY line")
+            while True:
+                fetched = cursor.fetchmany(size)
+                if not fetched:
+                    return
+                good = [r for r in fetched if r[3] is not None]
+                bad = [(r[0], r[4]) for r in fetched if r[3] is None]
+                blob = b"".join(r[3] for r in good)
+                embeddings = np.frombuffer(blob, dtype=np.float32).reshape(len(good), k, width)
+                yield [r[0] for r in good], [r[1] for r in good], [r[2] for r in good], embeddings, bad

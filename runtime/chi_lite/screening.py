@@ -1,0 +1,312 @@
+"""Screening: rank a solvent library for one or several polymers at one temperature.
+
+Each solvent is encoded once (descriptors → solvent encoder), each polymer once,
+and a pair costs only the linear head of chi_lite.factorized. The library is
+read in chunks and only the best ``top`` rows are kept, so memory does not grow
+with the library unless every row is asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .embedding_cache import DiskCache, MemoryCache
+from .errors import ChiLiteError
+from .factorized import FactorizedModel, solvent_features
+from .featurize.featurizer import Featurizer
+from .featurize.oligomer import _quiet_rdkit
+from .library import LibraryRow, describe, iter_chunks
+from .names import lookup, resolve_polymer
+from .predictor import ChiPredictor, to_kelvin
+
+SORT_KEYS = ("chi", "p_miscible")
+CHUNK_ROWS = 4096
+
+
+@dataclass
+class ScreenResult:
+    """Ranked rows (best first) and what happened on the way."""
+
+    polymers: list[str]  # as given (names or SMILES)
+    polymer_smiles: list[str]
+    temperature_k: float
+    sort: str
+    report_p_miscible: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+    rows_read: int = 0
+    descriptors_computed: int = 0
+    from_disk_cache: bool = False
+
+
+# ---- solvent featurization (also run in worker processes) ---------------------------------
+
+_WORKER_FEATURIZER: Featurizer | None = None
+
+
+def _init_worker(config) -> None:
+    global _WORKER_FEATURIZER
+    _quiet_rdkit()
+    _WORKER_FEATURIZER = Featurizer(config, check_rdkit=False)
+
+
+def _worker_descriptors(smiles: str) -> tuple[np.ndarray | None, str | None]:
+    assert _WORKER_FEATURIZER is not None
+    try:
+        return _WORKER_FEATURIZER.solvent(smiles), None
+    except ChiLiteError as exc:
+        return None, str(exc)
+
+
+def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
+    """(canonical SMILES, mol, None) or (None, None, error) for one library entry (a name is looked up first)."""
+    from rdkit import Chem
+
+    entry = lookup("solvents", raw)
+    smiles = entry.smiles if entry is not None else raw
+    if not smiles:
+        return None, None, "empty solvent SMILES"
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or mol.GetNumAtoms() == 0:
+        return None, None, f"invalid solvent SMILES: {raw!r}"
+    if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
+        return None, None, f"solvent SMILES must not contain '*': {raw!r}"
+    return Chem.MolToSmiles(mol), mol, None
+
+
+class _Ranking:
+    """The best rows so far (or all of them), by the first polymer's score."""
+
+    def __init__(self, top: int | None, sort: str) -> None:
+        self.top, self.sort = top, sort
+        self.lines = np.empty(0, dtype=np.int64)
+        self.scores: list[np.ndarray] = []  # per polymer: (n, 3) chi, std, p
+        self.smiles: list[str] = []
+        self.names: list[str] = []
+
+    def add(self, lines: list[int], smiles: list[str], names: list[str], scores: list[np.ndarray]) -> None:
+        if not lines:
+            return
+        self.lines = np.concatenate([self.lines, np.asarray(lines, dtype=np.int64)])
+        self.scores = scores if not self.scores else [np.concatenate([a, b]) for a, b in zip(self.scores, scores)]
+        self.smiles += smiles
+        self.names += names
+        if self.top is not None and len(self.lines) > 4 * self.top + CHUNK_ROWS:
+            self._keep(self._order()[: self.top])
+
+    def _order(self) -> np.ndarray:
+        first = self.scores[0]
+        key = first[:, 0] if self.sort == "chi" else -first[:, 2]
+        return np.lexsort((self.lines, key))  # ties: library order
+
+    def _keep(self, index: np.ndarray) -> None:
+        self.lines = self.lines[index]
+        self.scores = [s[index] for s in self.scores]
+        self.smiles = [self.smiles[i] for i in index]
+        self.names = [self.names[i] for i in index]
+
+    def ranked(self) -> list[tuple[int, str, str, list[np.ndarray]]]:
+        if not self.scores:
+            return []
+        order = self._order()
+        if self.top is not None:
+            order = order[: self.top]
+        return [(int(self.lines[i]), self.smiles[i], self.names[i], [s[i] for s in self.scores]) for i in order]
+
+
+class Screener:
+    """Load a model once; screen libraries against polymers. ``jobs`` processes compute descriptors."""
+
+    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None, jobs: int = 1) -> None:
+        if jobs < 1:
+            raise ChiLiteError(f"jobs must be at least 1 (got {jobs})")
+        self.predictor = ChiPredictor(model_dir, threads=threads)
+        self.model = FactorizedModel(self.predictor.artifact, threads)
+        self.memory = MemoryCache(self.predictor.artifact.sha256)
+        self.jobs = jobs
+        self._pool = None
+        self.descriptors_computed = 0
+
+    # -- context manager: the worker pool is closed on exit --
+    def __enter__(self) -> "Screener":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    @property
+    def report_p_miscible(self) -> bool:
+        """p_miscible is shown only for a model whose miscibility head was trained."""
+        return bool(self.predictor.manifest.tasks.get("miscibility", False))
+
+    def polymer_embedding(self, polymer: str) -> tuple[str, np.ndarray]:
+        """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name or SMILES."""
+        smiles = resolve_polymer(polymer)
+        descriptors = self.predictor.polymer_descriptors(smiles)
+        return smiles, self.model.embed_polymers(descriptors[None, :])[0]
+
+    def solvent_embeddings(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
+        """(embedding (K, 2Z), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES."""
+        _quiet_rdkit()
+        canon: dict[str, tuple[str | None, Any, str | None]] = {}
+        for raw in smiles:
+            if raw not in canon:
+                canon[raw] = _canonical(raw)
+        todo: dict[str, tuple[str, Any]] = {}
+        for raw, (key, mol, _) in canon.items():
+            if key is not None and key not in todo and self.memory.get(key) is None:
+                todo[key] = (raw, mol)
+        errors: dict[str, str] = {}
+        if todo:
+            computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
+            ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
+            errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
+            if ok:
+                embedded = self.model.embed_solvents(np.stack([vec for _, vec in ok]))
+                for (key, _), emb in zip(ok, embedded):
+                    self.memory.put(key, emb)
+            self.descriptors_computed += len(todo)
+        out: list[tuple[np.ndarray | None, str | None]] = []
+        for raw in smiles:
+            key, _, error = canon[raw]
+            if key is None:
+                out.append((None, error))
+            elif key in errors:
+                out.append((None, errors[key]))
+            else:
+                emb = self.memory.get(key)
+                if emb is None:  # evicted within this call (tiny cache): compute it again
+                    emb = self.model.embed_solvents(self.predictor.featurizer.solvent(canon[raw][0])[None, :])[0]
+                out.append((emb, None))
+        return out
+
+    def _descriptors(self, smiles: list[str], mols: list[Any]) -> list[tuple[np.ndarray | None, str | None]]:
+        if self.jobs == 1 or len(smiles) < 2 * self.jobs:
+            out = []
+            for s, mol in zip(smiles, mols):
+                try:
+                    out.append((self.predictor.featurizer.solvent_from_mol(mol, s), None))
+                except ChiLiteError as exc:
+                    out.append((None, str(exc)))
+            return out
+        if self._pool is None:
+            # spawn, not fork: the parent holds onnxruntime thread pools that must not be forked
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.predictor.featurizer.config,))
+        return self._pool.map(_worker_descriptors, smiles, chunksize=max(1, len(smiles) // (4 * self.jobs)))
+
+    def screen(
+        self,
+        polymers: Sequence[str],
+        library: str | Path = "builtin",
+        temperature: float = 25.0,
+        *,
+        kelvin: bool = False,
+        top: int | None = None,
+        sort: str = "chi",
+        cache: Path | str | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        progress: Callable[[int], None] | None = None,
+    ) -> ScreenResult:
+        """Rank the library's solvents for ``polymers`` (ranked by the first); bad rows are skipped and listed."""
+        if isinstance(polymers, str):
+            polymers = [polymers]
+        if not polymers:
+            raise ChiLiteError("give at least one polymer")
+        if sort not in SORT_KEYS:
+            raise ChiLiteError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+        if sort == "p_miscible" and not self.report_p_miscible:
+            raise ChiLiteError(
+                "this model's miscibility head is not trained (manifest tasks.miscibility is false), "
+                "so there is no p_miscible to sort by: use --sort chi"
+            )
+        if top is not None and top < 1:
+            raise ChiLiteError(f"top must be at least 1 (got {top})")
+        t = to_kelvin(temperature, kelvin)
+        resolved = [self.polymer_embedding(p) for p in polymers]
+        scorers = [self.model.scorer(emb, t) for _, emb in resolved]
+        info = describe(library)
+        result = ScreenResult(
+            polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
+            report_p_miscible=self.report_p_miscible,
+        )
+        ranking = _Ranking(top, sort)
+        before = self.descriptors_computed
+        disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.embedding_shape) if cache else None
+
+        def score(lines, smiles, names, embeddings) -> None:
+            if len(lines):
+                features = solvent_features(embeddings)
+                ranking.add(lines, smiles, names, [np.stack(s.score(features), axis=1) for s in scorers])
+
+        if disk is not None and disk.valid:
+            result.from_disk_cache = True
+            for lines, smiles, names, embeddings, bad in disk.read_chunks(chunk_rows):
+                score(lines, smiles, names, embeddings)
+                result.bad_rows += bad
+                result.rows_read += len(lines) + len(bad)
+                if progress:
+                    progress(len(lines) + len(bad))
+        else:
+            if disk is not None:
+                disk.start_writing()
+            try:
+                for chunk in iter_chunks(library, chunk_rows):
+                    self._screen_chunk(chunk, disk, score, result)
+                    if progress:
+                        progress(len(chunk))
+            except BaseException:
+                if disk is not None:
+                    disk.abandon()
+                raise
+            if disk is not None:
+                disk.finish()
+        result.descriptors_computed = self.descriptors_computed - before
+        result.rows = self._rows(ranking.ranked(), result)
+        return result
+
+    def _screen_chunk(self, chunk: list[LibraryRow], disk: DiskCache | None, score, result: ScreenResult) -> None:
+        embedded = self.solvent_embeddings([row.smiles for row in chunk])
+        good = [(row, emb) for row, (emb, _) in zip(chunk, embedded) if emb is not None]
+        result.bad_rows += [(row.line, err) for row, (emb, err) in zip(chunk, embedded) if emb is None]
+        result.rows_read += len(chunk)
+        if disk is not None:
+            disk.write([r.line for r in chunk], [r.smiles for r in chunk], [r.name for r in chunk],
+                       [e for e, _ in embedded], [err for _, err in embedded])
+        if good:
+            score([r.line for r, _ in good], [r.smiles for r, _ in good], [r.name for r, _ in good],
+                  np.stack([e for _, e in good]))
+
+    def _rows(self, ranked, result: ScreenResult) -> list[dict[str, Any]]:
+        rows = []
+        several = len(result.polymers) > 1
+        for rank, (line, smiles, name, scores) in enumerate(ranked, start=1):
+            row: dict[str, Any] = {"rank": rank, "name": name, "smiles": smiles, "line": line}
+            for label, (chi, std, p) in zip(result.polymers, scores):
+                suffix = f"[{label}]" if several else ""
+                row[f"chi{suffix}"] = float(chi)
+                row[f"chi_std{suffix}"] = float(std)
+                if result.report_p_miscible:
+                    row[f"p_miscible{suffix}"] = float(p)
+            rows.append(row)
+        return rows
+
+    def columns(self, result: ScreenResult) -> list[str]:
+        """Output columns in order for ``result``."""
+        columns = ["rank", "name", "smiles"]
+        several = len(result.polymers) > 1
+        for label in result.polymers:
+            suffix = f"[{label}]" if several else ""
+            columns += [f"chi{suffix}", f"chi_std{suffix}"] + ([f"p_miscible{suffix}"] if result.report_p_miscible else [])
+        return columns + ["line"]

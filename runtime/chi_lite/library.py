@@ -76,7 +76,7 @@ def iter_rows(library: str | Path) -> Iterator[LibraryRow]:
             if not first:
                 raise InputFileError(f"library file {path} is empty")
             header = next(csv.reader([first]))
-            columns = _csv_columns(header) if "," in first or first.strip().lower() == "smiles" else None
+            columns = _csv_columns(header) if "," in first else None
             if columns is not None:
                 yield from _csv_rows(handle, *columns)
             else:

@@ -15,6 +15,8 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "Screener",
+    "ScreenResult",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -22,6 +24,7 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "UnknownNameError",
 ]
 
 _LOCATIONS = {
@@ -29,11 +32,14 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "Screener": "chi_lite.screening",
+    "ScreenResult": "chi_lite.screening",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+    from .screening import ScreenResult, Screener
 
 from .errors import (
     ArtifactError,
@@ -43,6 +49,7 @@ from .errors import (
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    UnknownNameError,
 )
 
 

@@ -9,13 +9,14 @@ with the library unless every row is asked for.
 from __future__ import annotations
 
 import multiprocessing
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .embedding_cache import DiskCache, MemoryCache
+from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .factorized import FactorizedModel, solvent_features
 from .featurize.featurizer import Featurizer
@@ -128,6 +129,9 @@ class Screener:
         self.predictor = ChiPredictor(model_dir, threads=threads)
         self.model = FactorizedModel(self.predictor.artifact, threads)
         self.memory = MemoryCache(self.predictor.artifact.sha256)
+        # raw library text → canonical SMILES (or error): libraries repeat molecules, and parsing
+        # costs ~50 µs per row against ~1 µs for scoring it
+        self._canonical: OrderedDict[str, tuple[str | None, Any, str | None]] = OrderedDict()
         self.jobs = jobs
         self._pool = None
         self.descriptors_computed = 0
@@ -162,11 +166,18 @@ class Screener:
         canon: dict[str, tuple[str | None, Any, str | None]] = {}
         for raw in smiles:
             if raw not in canon:
-                canon[raw] = _canonical(raw)
+                known = self._canonical.get(raw)
+                if known is None:
+                    known = _canonical(raw)
+                    self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
+                    if len(self._canonical) > MEMORY_ENTRIES:
+                        self._canonical.popitem(last=False)
+                canon[raw] = known
         todo: dict[str, tuple[str, Any]] = {}
         for raw, (key, mol, _) in canon.items():
             if key is not None and key not in todo and self.memory.get(key) is None:
-                todo[key] = (raw, mol)
+                entry = lookup("solvents", raw)  # descriptors come from the text as written (or its name's SMILES)
+                todo[key] = (entry.smiles if entry is not None else raw, mol)  # mol None: parsed in an earlier call
         errors: dict[str, str] = {}
         if todo:
             computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
@@ -196,7 +207,8 @@ class Screener:
             out = []
             for s, mol in zip(smiles, mols):
                 try:
-                    out.append((self.predictor.featurizer.solvent_from_mol(mol, s), None))
+                    featurizer = self.predictor.featurizer
+                    out.append((featurizer.solvent_from_mol(mol, s) if mol is not None else featurizer.solvent(s), None))
                 except ChiLiteError as exc:
                     out.append((None, str(exc)))
             return out

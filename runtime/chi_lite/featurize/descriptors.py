@@ -10,6 +10,7 @@ subset of these names; that ordered subset is the frozen vocabulary.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -56,7 +57,40 @@ def _rdkit_functions() -> dict[str, Callable[[Chem.Mol], float]]:
     }
 
 
-_RDKIT = _rdkit_functions()
+def _num_valence_electrons(mol: Chem.Mol) -> int:
+    """RDKit's NumValenceElectrons (an exact integer sum) without its Python atom-sequence wrapper."""
+    table = Chem.GetPeriodicTable()
+    atom = mol.GetAtomWithIdx
+    total = 0
+    for i in range(mol.GetNumAtoms()):
+        a = atom(i)
+        total += table.GetNOuterElecs(a.GetAtomicNum()) - a.GetFormalCharge() + a.GetTotalNumHs()
+    return total
+
+
+def _chi0(mol: Chem.Mol) -> float:
+    """RDKit's GraphDescriptors.Chi0, same arithmetic in the same order, atoms fetched by index."""
+    atom = mol.GetAtomWithIdx
+    deltas = [d for d in (atom(i).GetDegree() for i in range(mol.GetNumAtoms())) if d != 0]
+    return sum(np.sqrt(1.0 / np.array(deltas, float)))
+
+
+def _chi1(mol: Chem.Mol) -> float:
+    """RDKit's GraphDescriptors.Chi1, same arithmetic in the same order, bonds fetched by index."""
+    bond = mol.GetBondWithIdx
+    products = []
+    for i in range(mol.GetNumBonds()):
+        b = bond(i)
+        products.append(b.GetBeginAtom().GetDegree() * b.GetEndAtom().GetDegree())
+    products = [c for c in products if c != 0]
+    return sum(np.sqrt(1.0 / np.array(products, float)))
+
+
+# Drop-in replacements for RDKit descriptors whose cost is mostly Python iteration over
+# atoms; tests/test_descriptors.py checks they return exactly RDKit's values.
+_FASTER = {"NumValenceElectrons": _num_valence_electrons, "Chi0": _chi0, "Chi1": _chi1}
+_RDKIT = {**_rdkit_functions()}
+_RDKIT.update({name: fn for name, fn in _FASTER.items() if name in _RDKIT})
 _ELEMENTS = ("C", "N", "O", "F", "Cl", "Br", "I", "S", "Si", "P")
 
 
@@ -73,7 +107,9 @@ def _atom_means(mol: Chem.Mol) -> dict[str, float]:
     n_heavy = n_light = hs = aromatic = in_ring = degree = 0
     per_z: dict[int, int] = {}
     charges = []
-    for a in mol.GetAtoms():
+    atom = mol.GetAtomWithIdx  # indexing is cheaper than RDKit's Python atom-sequence wrapper
+    for i in range(mol.GetNumAtoms()):
+        a = atom(i)
         charges.append(a.GetDoubleProp("_GasteigerCharge"))
         z = a.GetAtomicNum()
         hs += a.GetTotalNumHs()
@@ -94,7 +130,8 @@ def _atom_means(mol: Chem.Mol) -> dict[str, float]:
     contribs = np.array(rdMolDescriptors._CalcCrippenContribs(mol), dtype=np.float64).reshape(-1, 2)
     out["km_mean_crippen_logp"] = float(contribs[:, 0].mean())
     out["km_mean_crippen_mr"] = float(contribs[:, 1].mean())
-    values = np.nan_to_num(np.array(charges), nan=0.0, posinf=0.0, neginf=0.0)
+    values = np.array(charges)
+    values = np.where(np.isfinite(values), values, 0.0)  # = nan_to_num(nan=0, posinf=0, neginf=0), cheaper
     out["km_mean_abs_charge"] = float(np.mean(np.abs(values)))
     out["km_std_charge"] = float(np.std(values))
     return out
@@ -126,14 +163,36 @@ def unknown_descriptors(names: Sequence[str]) -> list[str]:
     return [n for n in names if n not in known]
 
 
+def _share_charge_extremes(mol: Chem.Mol) -> None:
+    """Hand RDKit's Max/MinPartialCharge the Gasteiger charges already on the atoms.
+
+    RDKit's ``Descriptors._ChargeDescriptors`` recomputes the charges unless the
+    molecule carries ``_chargeDescriptors``; this is its own loop (same parsing of
+    the property, same NaN behaviour of min/max), so the values are unchanged.
+    """
+    min_charge, max_charge = 500.0, -500.0
+    atom = mol.GetAtomWithIdx
+    for i in range(mol.GetNumAtoms()):
+        charge = float(atom(i).GetProp("_GasteigerCharge"))
+        min_charge = min(charge, min_charge)
+        max_charge = max(charge, max_charge)
+    mol._chargeDescriptors = (min_charge, max_charge)
+
+
+@lru_cache(maxsize=16)
+def _needs_atom_means(names: tuple[str, ...]) -> bool:
+    return any(n.startswith("km_") for n in names)
+
+
 def compute_descriptors(mol: Chem.Mol, names: Sequence[str]) -> np.ndarray:
     """Descriptor vector (float64, in ``names`` order) for a heavy-atom molecule."""
     mol = Chem.Mol(mol)  # Gasteiger charges are stored on the atoms; keep callers' molecules clean
     try:
         km: dict[str, float] = {}
-        if any(n.startswith("km_") for n in names):
+        if _needs_atom_means(tuple(names)):
             rdPartialCharges.ComputeGasteigerCharges(mol)
             km = _atom_means(mol)
+            _share_charge_extremes(mol)
         values = [km[name] if name in km else float(_RDKIT[name](mol)) for name in names]
     except KeyError as exc:
         raise FeaturizationError(f"descriptor {exc.args[0]!r} is not computable by this chi-lite version") from None

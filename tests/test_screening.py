@@ -81,6 +81,9 @@ def test_disk_cache_is_reused_and_invalidated(tiny_model_dir, tmp_path, library)
     with Screener(tiny_model_dir) as fresh:
         first = fresh.screen([PS], library, 25, cache=cache)
         assert first.descriptors_computed == 3 and not first.from_disk_cache
+    with sqlite3.connect(cache) as conn:  # rows in library order, one embedding per distinct molecule
+        assert conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0] == 6
+        assert conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 3
     with Screener(tiny_model_dir) as fresh:  # new process state: only the disk cache can help
         again = fresh.screen(["PMMA"], library, 60, cache=cache)
         assert again.from_disk_cache and again.descriptors_computed == 0

@@ -47,9 +47,9 @@ class MemoryCache:
 class DiskCache:
     """One library's rows and embeddings under one model, in an SQLite file.
 
-    Rows are stored in library order with their line number, SMILES, name, and
-    either the embedding or the error, so a later screen of the same library
-    reads them back without parsing a molecule.
+    Rows are stored in library order with their line number, SMILES, name and
+    canonical SMILES (or their error); embeddings once per canonical SMILES. A
+    later screen of the same library reads them back without parsing a molecule.
     """
 
     def __init__(self, path: Path, model_sha: str, library_sha: str, shape: tuple[int, int]) -> None:
@@ -58,6 +58,7 @@ class DiskCache:
         self.shape = shape
         self.valid = self._is_valid()
         self._conn: sqlite3.Connection | None = None
+        self._stored: set[str] = set()
 
     def _is_valid(self) -> bool:
         if not self.path.exists():
@@ -71,31 +72,31 @@ class DiskCache:
 
     def start_writing(self) -> None:
         """Replace whatever is there with an empty cache for this model and library."""
-        if self.path.exists():
-            try:
-                self.path.unlink()
-            except OSError as exc:
-                raise InputFileError(f"cannot replace cache file {self.path}: {exc}") from None
         try:
+            if self.path.exists():
+                self.path.unlink()
             self._conn = sqlite3.connect(self.path)
-        except sqlite3.Error as exc:
-            raise InputFileError(f"cannot create cache file {self.path}: {exc}") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise InputFileError(f"cannot write cache file {self.path}: {exc}") from None
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, embedding BLOB, error TEXT)")
+        self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, canonical TEXT, error TEXT)")
+        self._conn.execute("CREATE TABLE embeddings (canonical TEXT PRIMARY KEY, embedding BLOB)")
         self._conn.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
+        self._stored = set()
 
-    def write(self, lines: list[int], smiles: list[str], names: list[str], embeddings: list[np.ndarray | None],
-              errors: list[str | None]) -> None:
+    def write(self, lines: list[int], smiles: list[str], names: list[str], keys: list[str | None],
+              embeddings: list[np.ndarray | None], errors: list[str | None]) -> None:
+        """Store one chunk of rows; ``keys`` are canonical SMILES (None for rows that failed)."""
         assert self._conn is not None
-        self._conn.executemany(
-            "INSERT INTO rows VALUES (?, ?, ?, ?, ?)",
-            [
-                (line, s, n, None if e is None else np.ascontiguousarray(e, dtype=np.float32).tobytes(), err)
-                for line, s, n, e, err in zip(lines, smiles, names, embeddings, errors)
-            ],
-        )
+        self._conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", zip(lines, smiles, names, keys, errors))
+        new = {}
+        for key, emb in zip(keys, embeddings):
+            if key is not None and emb is not None and key not in self._stored:
+                new[key] = np.ascontiguousarray(emb, dtype=np.float32).tobytes()
+        self._stored.update(new)
+        self._conn.executemany("INSERT INTO embeddings VALUES (?, ?)", new.items())
 
     def finish(self) -> None:
         assert self._conn is not None
@@ -116,7 +117,10 @@ class DiskCache:
         """(lines, smiles, names, embeddings (n, K, 2Z), bad rows as (line, error)) per chunk of stored rows."""
         k, width = self.shape
         with sqlite3.connect(self.path) as conn:
-            cursor = conn.execute("SELECT line, smiles, name, embedding, error FROM rows ORDER BY line")
+            cursor = conn.execute(
+                "SELECT r.line, r.smiles, r.name, e.embedding, r.error FROM rows r "
+                "LEFT JOIN embeddings e ON e.canonical = r.canonical ORDER BY r.line"
+            )
             while True:
                 fetched = cursor.fetchmany(size)
                 if not fetched:

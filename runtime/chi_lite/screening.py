@@ -162,6 +162,10 @@ class Screener:
 
     def solvent_embeddings(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
         """(embedding (K, 2Z), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES."""
+        return [(emb, err) for emb, err, _ in self._embed(smiles)]
+
+    def _embed(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None, str | None]]:
+        """(embedding, error, canonical SMILES) per entry."""
         _quiet_rdkit()
         canon: dict[str, tuple[str | None, Any, str | None]] = {}
         for raw in smiles:
@@ -188,18 +192,18 @@ class Screener:
                 for (key, _), emb in zip(ok, embedded):
                     self.memory.put(key, emb)
             self.descriptors_computed += len(todo)
-        out: list[tuple[np.ndarray | None, str | None]] = []
+        out: list[tuple[np.ndarray | None, str | None, str | None]] = []
         for raw in smiles:
             key, _, error = canon[raw]
             if key is None:
-                out.append((None, error))
+                out.append((None, error, None))
             elif key in errors:
-                out.append((None, errors[key]))
+                out.append((None, errors[key], None))
             else:
                 emb = self.memory.get(key)
                 if emb is None:  # evicted within this call (tiny cache): compute it again
-                    emb = self.model.embed_solvents(self.predictor.featurizer.solvent(canon[raw][0])[None, :])[0]
-                out.append((emb, None))
+                    emb = self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :])[0]
+                out.append((emb, None, key))
         return out
 
     def _descriptors(self, smiles: list[str], mols: list[Any]) -> list[tuple[np.ndarray | None, str | None]]:
@@ -289,13 +293,13 @@ class Screener:
         return result
 
     def _screen_chunk(self, chunk: list[LibraryRow], disk: DiskCache | None, score, result: ScreenResult) -> None:
-        embedded = self.solvent_embeddings([row.smiles for row in chunk])
-        good = [(row, emb) for row, (emb, _) in zip(chunk, embedded) if emb is not None]
-        result.bad_rows += [(row.line, err) for row, (emb, err) in zip(chunk, embedded) if emb is None]
+        embedded = self._embed([row.smiles for row in chunk])
+        good = [(row, emb) for row, (emb, _, _) in zip(chunk, embedded) if emb is not None]
+        result.bad_rows += [(row.line, err) for row, (emb, err, _) in zip(chunk, embedded) if emb is None]
         result.rows_read += len(chunk)
         if disk is not None:
             disk.write([r.line for r in chunk], [r.smiles for r in chunk], [r.name for r in chunk],
-                       [e for e, _ in embedded], [err for _, err in embedded])
+                       [k for _, _, k in embedded], [e for e, _, _ in embedded], [err for _, err, _ in embedded])
         if good:
             score([r.line for r, _ in good], [r.smiles for r, _ in good], [r.name for r, _ in good],
                   np.stack([e for _, e in good]))

@@ -41,7 +41,7 @@ def test_composed_graphs_equal_the_whole_model(tiny_model_dir, parts):
 def test_numpy_scorer_equals_the_pair_head_graph(parts):
     _, model, xp, xs = parts
     ep, es = model.embed_polymers(xp), model.embed_solvents(xs)
-    assert ep.shape[1:] == es.shape[1:] == model.embedding_shape
+    assert ep.shape == (len(POLYMERS), *es.shape[1:]) and es.shape[1] * es.shape[2] == model.feature_width
     features = solvent_features(es)
     for i in range(len(POLYMERS)):
         for t in (273.15, 298.15, 420.0):

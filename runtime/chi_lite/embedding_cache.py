@@ -1,4 +1,4 @@
-"""Caches of solvent embeddings: in memory by canonical SMILES, on disk per library file.
+"""Caches of solvent embeddings (as linear-head features): in memory by canonical SMILES, on disk per library file.
 
 An embedding belongs to one model, so the in-memory cache carries the model's
 hash and the on-disk cache stores it beside the library's hash. A disk cache
@@ -21,7 +21,7 @@ MEMORY_ENTRIES = 100_000  # ~64 MB of float32 embeddings for a 10 × 16 ensemble
 
 
 class MemoryCache:
-    """Bounded LRU: canonical SMILES → embedding (K, 2Z) of the model with hash ``model_sha``."""
+    """Bounded LRU: canonical SMILES → feature vector (K·2Z,) of the model with hash ``model_sha``."""
 
     def __init__(self, model_sha: str, size: int = MEMORY_ENTRIES) -> None:
         self.model_sha = model_sha
@@ -52,10 +52,10 @@ class DiskCache:
     later screen of the same library reads them back without parsing a molecule.
     """
 
-    def __init__(self, path: Path, model_sha: str, library_sha: str, shape: tuple[int, int]) -> None:
+    def __init__(self, path: Path, model_sha: str, library_sha: str, width: int) -> None:
         self.path = Path(path)
-        self.meta = {"model_sha256": model_sha, "library_sha256": library_sha, "shape": f"{shape[0]}x{shape[1]}"}
-        self.shape = shape
+        self.meta = {"model_sha256": model_sha, "library_sha256": library_sha, "width": str(width), "format": "features-1"}
+        self.width = width
         self.valid = self._is_valid()
         self._conn: sqlite3.Connection | None = None
         self._stored: set[str] = set()
@@ -114,8 +114,7 @@ class DiskCache:
             self._conn = None
 
     def read_chunks(self, size: int) -> Iterator[tuple[list[int], list[str], list[str], np.ndarray, list[tuple[int, str]]]]:
-        """(lines, smiles, names, embeddings (n, K, 2Z), bad rows as (line, error)) per chunk of stored rows."""
-        k, width = self.shape
+        """(lines, smiles, names, features (n, K·2Z), bad rows as (line, error)) per chunk of stored rows."""
         with sqlite3.connect(self.path) as conn:
             cursor = conn.execute(
                 "SELECT r.line, r.smiles, r.name, e.embedding, r.error FROM rows r "
@@ -128,5 +127,5 @@ class DiskCache:
                 good = [r for r in fetched if r[3] is not None]
                 bad = [(r[0], r[4]) for r in fetched if r[3] is None]
                 blob = b"".join(r[3] for r in good)
-                embeddings = np.frombuffer(blob, dtype=np.float32).reshape(len(good), k, width)
+                embeddings = np.frombuffer(blob, dtype=np.float32).reshape(len(good), self.width)
                 yield [r[0] for r in good], [r[1] for r in good], [r[2] for r in good], embeddings, bad

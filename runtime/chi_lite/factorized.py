@@ -24,11 +24,18 @@ GRAPH_ROLES = ("polymer_encoder", "solvent_encoder", "pair_head", "pair_head_wei
 
 
 def solvent_features(embedding: np.ndarray) -> np.ndarray:
-    """Stacked solvent embeddings (N, K, 2Z) → linear-head features (N, K·2Z), float32."""
+    """Stacked solvent embeddings (N, K, 2Z) → linear-head features (N, K·2Z), float32.
+
+    [u² − r², u] per member: the head needs r only as r², so this is all of the
+    solvent that screening needs, and it is what the embedding caches hold.
+    """
     n, k, width = embedding.shape
     z = width // 2
-    u, r = embedding[..., :z], embedding[..., z:]
-    return np.concatenate([u * u - r * r, u], axis=2).reshape(n, k * width).astype(np.float32, copy=False)
+    u, r = embedding[..., :z].astype(np.float32), embedding[..., z:].astype(np.float32)
+    out = np.empty((n, k, width), dtype=np.float32)
+    np.subtract(u * u, r * r, out=out[..., :z])
+    out[..., z:] = u
+    return out.reshape(n, k * width)
 
 
 @dataclass(frozen=True)
@@ -46,23 +53,40 @@ class HeadWeights:
         return self.weight.shape[0]
 
 
+BLOCK_ROWS = 65536  # rows per matrix product: keeps the temporaries in cache
+
+
 @dataclass(frozen=True)
 class PolymerScorer:
     """χ, σ and p_miscible of one polymer at one temperature against blocks of solvent features."""
 
-    coefficients: np.ndarray  # (K·2Z, 2K): χ columns then miscibility-logit columns, block diagonal
-    offsets: np.ndarray  # (2K,)
+    chi_coefficients: np.ndarray  # (K·2Z, K), block diagonal: member k reads only its own features
+    chi_offsets: np.ndarray  # (K,)
+    logit_coefficients: np.ndarray  # (K·2Z, K): the miscibility logits, same layout
+    logit_offsets: np.ndarray  # (K,)
     members: int
 
-    def score(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """features (N, K·2Z) → chi mean, chi std (ensemble, ddof 1), p_miscible, each (N,)."""
-        k = self.members
-        out = features @ self.coefficients
-        out += self.offsets
-        chi = out[:, :k]
-        mean = chi.mean(axis=1)
-        std = chi.std(axis=1, ddof=1) if k > 1 else np.zeros_like(mean)
-        p = (1.0 / (1.0 + np.exp(-out[:, k:]))).mean(axis=1)
+    def score(self, features: np.ndarray, with_p: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """features (N, K·2Z) → χ mean, χ std (ensemble, ddof 1) and p_miscible (None unless ``with_p``), each (N,)."""
+        n, k = len(features), self.members
+        mean = np.empty(n, dtype=np.float32)
+        std = np.empty(n, dtype=np.float32)
+        p = np.empty(n, dtype=np.float32) if with_p else None
+        for start in range(0, n, BLOCK_ROWS):
+            block = features[start : start + BLOCK_ROWS]
+            chi = block @ self.chi_coefficients
+            chi += self.chi_offsets
+            m = chi.mean(axis=1)
+            mean[start : start + len(block)] = m
+            if k > 1:
+                chi -= m[:, None]
+                std[start : start + len(block)] = np.sqrt(np.einsum("nk,nk->n", chi, chi) / (k - 1))
+            else:
+                std[start : start + len(block)] = 0.0
+            if p is not None:
+                logits = block @ self.logit_coefficients
+                logits += self.logit_offsets
+                p[start : start + len(block)] = (1.0 / (1.0 + np.exp(-logits))).mean(axis=1)
         return mean, std, p
 
 
@@ -77,15 +101,18 @@ def polymer_scorer(head: HeadWeights, polymer_embedding: np.ndarray, temperature
     w_chi = head.chi_scale * (w[:, 0] + tau * w[:, 1])  # (K, Z)
     c_chi = head.chi_mean + head.chi_scale * (const[:, 0] + tau * const[:, 1])
     w_mis = w[:, 4]
-    coefficients = np.zeros((k, 2 * z, 2 * k))
+    chi_coefficients = np.zeros((k, 2 * z, k))
+    logit_coefficients = np.zeros((k, 2 * z, k))
     for m in range(k):
-        coefficients[m, :z, m] = w_chi[m]
-        coefficients[m, z:, m] = -2.0 * w_chi[m] * up[m]
-        coefficients[m, :z, k + m] = w_mis[m]
-        coefficients[m, z:, k + m] = -2.0 * w_mis[m] * up[m]
+        chi_coefficients[m, :z, m] = w_chi[m]
+        chi_coefficients[m, z:, m] = -2.0 * w_chi[m] * up[m]
+        logit_coefficients[m, :z, m] = w_mis[m]
+        logit_coefficients[m, z:, m] = -2.0 * w_mis[m] * up[m]
     return PolymerScorer(
-        coefficients=coefficients.reshape(k * 2 * z, 2 * k).astype(np.float32),
-        offsets=np.concatenate([c_chi, const[:, 4]]).astype(np.float32),
+        chi_coefficients=chi_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        chi_offsets=c_chi.astype(np.float32),
+        logit_coefficients=logit_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        logit_offsets=const[:, 4].astype(np.float32),
         members=k,
     )
 
@@ -112,9 +139,10 @@ class FactorizedModel:
             )
 
     @property
-    def embedding_shape(self) -> tuple[int, int]:
+    def feature_width(self) -> int:
+        """Length of a solvent's linear-head feature vector: K members × 2Z."""
         k, _, z = self.head.weight.shape
-        return k, 2 * z
+        return k * 2 * z
 
     def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N, K, 2Z)."""

@@ -160,8 +160,12 @@ class Screener:
         descriptors = self.predictor.polymer_descriptors(smiles)
         return smiles, self.model.embed_polymers(descriptors[None, :])[0]
 
-    def solvent_embeddings(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
-        """(embedding (K, 2Z), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES."""
+    def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
+        """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.
+
+        The features are the solvent encoder's embedding in the form the linear head reads
+        (chi_lite.factorized.solvent_features); PolymerScorer.score turns them into χ.
+        """
         return [(emb, err) for emb, err, _ in self._embed(smiles)]
 
     def _embed(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None, str | None]]:
@@ -188,7 +192,7 @@ class Screener:
             ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
             errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
             if ok:
-                embedded = self.model.embed_solvents(np.stack([vec for _, vec in ok]))
+                embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
                 for (key, _), emb in zip(ok, embedded):
                     self.memory.put(key, emb)
             self.descriptors_computed += len(todo)
@@ -202,7 +206,7 @@ class Screener:
             else:
                 emb = self.memory.get(key)
                 if emb is None:  # evicted within this call (tiny cache): compute it again
-                    emb = self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :])[0]
+                    emb = solvent_features(self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :]))[0]
                 out.append((emb, None, key))
         return out
 
@@ -259,12 +263,16 @@ class Screener:
         )
         ranking = _Ranking(top, sort)
         before = self.descriptors_computed
-        disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.embedding_shape) if cache else None
+        disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.feature_width) if cache else None
 
-        def score(lines, smiles, names, embeddings) -> None:
+        def score(lines, smiles, names, features) -> None:
             if len(lines):
-                features = solvent_features(embeddings)
-                ranking.add(lines, smiles, names, [np.stack(s.score(features), axis=1) for s in scorers])
+                with_p = result.report_p_miscible
+                scores = []
+                for scorer in scorers:
+                    chi, std, p = scorer.score(features, with_p=with_p)
+                    scores.append(np.stack([chi, std, p if p is not None else np.full_like(chi, np.nan)], axis=1))
+                ranking.add(lines, smiles, names, scores)
 
         if disk is not None and disk.valid:
             result.from_disk_cache = True

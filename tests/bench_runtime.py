@@ -204,7 +204,7 @@ def million_row_screen(model_dir, molecules: list[str]) -> None:
                 start = time.perf_counter()
                 result = screener.screen([polymer], library, 25, top=10, cache=cache)
                 elapsed = time.perf_counter() - start
-            print(f"1,000,000-row library ({len(molecules)} distinct SMILES repeated), {label}: {elapsed:.1f} s "
+            print(f"{LIBRARY_ROWS:,}-row library ({len(molecules)} distinct SMILES repeated), {label}: {elapsed:.1f} s "
                   f"({result.rows_read / elapsed / 1e3:,.0f} k rows/s; {result.descriptors_computed} featurized, "
                   f"{len(result.bad_rows)} invalid rows skipped)")
         print(f"  cache file {cache.stat().st_size / 1e6:.0f} MB")

@@ -58,7 +58,7 @@ class DiskCache:
         self.width = width
         self.valid = self._is_valid()
         self._conn: sqlite3.Connection | None = None
-        self._stored: set[str] = set()
+        self._ids: dict[str, int] = {}
 
     def _is_valid(self) -> bool:
         if not self.path.exists():
@@ -81,22 +81,23 @@ class DiskCache:
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, canonical TEXT, error TEXT)")
-        self._conn.execute("CREATE TABLE embeddings (canonical TEXT PRIMARY KEY, embedding BLOB)")
+        self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, embedding_id INTEGER, error TEXT)")
+        self._conn.execute("CREATE TABLE embeddings (id INTEGER PRIMARY KEY, canonical TEXT UNIQUE, features BLOB)")
         self._conn.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
-        self._stored = set()
+        self._ids = {}
 
     def write(self, lines: list[int], smiles: list[str], names: list[str], keys: list[str | None],
               embeddings: list[np.ndarray | None], errors: list[str | None]) -> None:
         """Store one chunk of rows; ``keys`` are canonical SMILES (None for rows that failed)."""
         assert self._conn is not None
-        self._conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", zip(lines, smiles, names, keys, errors))
-        new = {}
+        new = []
         for key, emb in zip(keys, embeddings):
-            if key is not None and emb is not None and key not in self._stored:
-                new[key] = np.ascontiguousarray(emb, dtype=np.float32).tobytes()
-        self._stored.update(new)
-        self._conn.executemany("INSERT INTO embeddings VALUES (?, ?)", new.items())
+            if key is not None and emb is not None and key not in self._ids:
+                self._ids[key] = len(self._ids)
+                new.append((self._ids[key], key, np.ascontiguousarray(emb, dtype=np.float32).tobytes()))
+        self._conn.executemany("INSERT INTO embeddings VALUES (?, ?, ?)", new)
+        ids = [self._ids[k] if k is not None and e is not None else None for k, e in zip(keys, embeddings)]
+        self._conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", zip(lines, smiles, names, ids, errors))
 
     def finish(self) -> None:
         assert self._conn is not None
@@ -113,19 +114,33 @@ class DiskCache:
             self._conn.close()
             self._conn = None
 
-    def read_chunks(self, size: int) -> Iterator[tuple[list[int], list[str], list[str], np.ndarray, list[tuple[int, str]]]]:
-        """(lines, smiles, names, features (n, K·2Z), bad rows as (line, error)) per chunk of stored rows."""
+    def read(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(line numbers, features (n, K·2Z)) of the valid rows, in library order, ``size`` rows at a time.
+
+        The distinct feature vectors are loaded once; rows are read as pairs of integers,
+        so no string is built for a row that does not make the ranking (see ``strings``).
+        """
         with sqlite3.connect(self.path) as conn:
-            cursor = conn.execute(
-                "SELECT r.line, r.smiles, r.name, e.embedding, r.error FROM rows r "
-                "LEFT JOIN embeddings e ON e.canonical = r.canonical ORDER BY r.line"
-            )
+            stored = conn.execute("SELECT features FROM embeddings ORDER BY id").fetchall()
+            table = np.frombuffer(b"".join(r[0] for r in stored), dtype=np.float32).reshape(len(stored), self.width)
+            cursor = conn.execute("SELECT line, embedding_id FROM rows WHERE embedding_id IS NOT NULL ORDER BY line")
             while True:
                 fetched = cursor.fetchmany(size)
                 if not fetched:
                     return
-                good = [r for r in fetched if r[3] is not None]
-                bad = [(r[0], r[4]) for r in fetched if r[3] is None]
-                blob = b"".join(r[3] for r in good)
-                embeddings = np.frombuffer(blob, dtype=np.float32).reshape(len(good), self.width)
-                yield [r[0] for r in good], [r[1] for r in good], [r[2] for r in good], embeddings, bad
+                pairs = np.array(fetched, dtype=np.int64)
+                yield pairs[:, 0], table[pairs[:, 1]]
+
+    def bad_rows(self) -> list[tuple[int, str]]:
+        with sqlite3.connect(self.path) as conn:
+            return list(conn.execute("SELECT line, error FROM rows WHERE embedding_id IS NULL ORDER BY line"))
+
+    def strings(self, lines: list[int]) -> dict[int, tuple[str, str]]:
+        """line → (SMILES, name) for the given lines."""
+        out: dict[int, tuple[str, str]] = {}
+        with sqlite3.connect(self.path) as conn:
+            for start in range(0, len(lines), 900):  # SQLite's bound-parameter limit
+                part = lines[start : start + 900]
+                query = f"SELECT line, smiles, name FROM rows WHERE line IN ({','.join('?' * len(part))})"
+                out.update((line, (smiles, name)) for line, smiles, name in conn.execute(query, part))
+        return out

@@ -27,6 +27,7 @@ from .predictor import ChiPredictor, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
 CHUNK_ROWS = 4096
+CACHED_READ_ROWS = 65536  # cached rows are two integers each: read them in big blocks
 
 
 @dataclass
@@ -91,7 +92,7 @@ class _Ranking:
         self.names: list[str] = []
 
     def add(self, lines: list[int], smiles: list[str], names: list[str], scores: list[np.ndarray]) -> None:
-        if not lines:
+        if len(lines) == 0:
             return
         self.lines = np.concatenate([self.lines, np.asarray(lines, dtype=np.int64)])
         self.scores = scores if not self.scores else [np.concatenate([a, b]) for a, b in zip(self.scores, scores)]
@@ -276,12 +277,14 @@ class Screener:
 
         if disk is not None and disk.valid:
             result.from_disk_cache = True
-            for lines, smiles, names, embeddings, bad in disk.read_chunks(chunk_rows):
-                score(lines, smiles, names, embeddings)
-                result.bad_rows += bad
-                result.rows_read += len(lines) + len(bad)
+            for lines, features in disk.read(CACHED_READ_ROWS):
+                n = len(lines)
+                score(lines, [""] * n, [""] * n, features)  # strings are fetched for the ranked rows only
+                result.rows_read += n
                 if progress:
-                    progress(len(lines) + len(bad))
+                    progress(n)
+            result.bad_rows = disk.bad_rows()
+            result.rows_read += len(result.bad_rows)
         else:
             if disk is not None:
                 disk.start_writing()
@@ -297,7 +300,11 @@ class Screener:
             if disk is not None:
                 disk.finish()
         result.descriptors_computed = self.descriptors_computed - before
-        result.rows = self._rows(ranking.ranked(), result)
+        ranked = ranking.ranked()
+        if result.from_disk_cache and disk is not None:
+            strings = disk.strings([line for line, _, _, _ in ranked])
+            ranked = [(line, *strings[line], scores) for line, _, _, scores in ranked]
+        result.rows = self._rows(ranked, result)
         return result
 
     def _screen_chunk(self, chunk: list[LibraryRow], disk: DiskCache | None, score, result: ScreenResult) -> None:

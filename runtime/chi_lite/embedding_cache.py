@@ -83,6 +83,9 @@ class DiskCache:
         self._conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         self._conn.execute("CREATE TABLE rows (line INTEGER PRIMARY KEY, smiles TEXT, name TEXT, embedding_id INTEGER, error TEXT)")
         self._conn.execute("CREATE TABLE embeddings (id INTEGER PRIMARY KEY, canonical TEXT UNIQUE, features BLOB)")
+        # the same rows again as one record per chunk: line numbers and embedding ids (-1: invalid) as
+        # int64 arrays, so a cached screen reads a million rows as a few hundred blobs
+        self._conn.execute("CREATE TABLE row_blocks (block INTEGER PRIMARY KEY, lines BLOB, ids BLOB)")
         self._conn.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
         self._ids = {}
 
@@ -98,6 +101,10 @@ class DiskCache:
         self._conn.executemany("INSERT INTO embeddings VALUES (?, ?, ?)", new)
         ids = [self._ids[k] if k is not None and e is not None else None for k, e in zip(keys, embeddings)]
         self._conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", zip(lines, smiles, names, ids, errors))
+        self._conn.execute(
+            "INSERT INTO row_blocks (lines, ids) VALUES (?, ?)",
+            (np.asarray(lines, dtype=np.int64).tobytes(), np.array([-1 if i is None else i for i in ids], dtype=np.int64).tobytes()),
+        )
 
     def finish(self) -> None:
         assert self._conn is not None
@@ -119,17 +126,25 @@ class DiskCache:
 
         The distinct feature vectors are loaded once; rows are read as pairs of integers,
         so no string is built for a row that does not make the ranking (see ``strings``).
+        ``size`` is a target: blocks are whole written chunks.
         """
         with sqlite3.connect(self.path) as conn:
             stored = conn.execute("SELECT features FROM embeddings ORDER BY id").fetchall()
             table = np.frombuffer(b"".join(r[0] for r in stored), dtype=np.float32).reshape(len(stored), self.width)
-            cursor = conn.execute("SELECT line, embedding_id FROM rows WHERE embedding_id IS NOT NULL ORDER BY line")
-            while True:
-                fetched = cursor.fetchmany(size)
-                if not fetched:
-                    return
-                pairs = np.array(fetched, dtype=np.int64)
-                yield pairs[:, 0], table[pairs[:, 1]]
+            lines: list[np.ndarray] = []
+            ids: list[np.ndarray] = []
+            pending = 0
+            for line_blob, id_blob in conn.execute("SELECT lines, ids FROM row_blocks ORDER BY block"):
+                block_ids = np.frombuffer(id_blob, dtype=np.int64)
+                valid = block_ids >= 0
+                lines.append(np.frombuffer(line_blob, dtype=np.int64)[valid])
+                ids.append(block_ids[valid])
+                pending += int(valid.sum())
+                if pending >= size:
+                    yield np.concatenate(lines), table[np.concatenate(ids)]
+                    lines, ids, pending = [], [], 0
+            if pending:
+                yield np.concatenate(lines), table[np.concatenate(ids)]
 
     def bad_rows(self) -> list[tuple[int, str]]:
         with sqlite3.connect(self.path) as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -62,16 +63,11 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
     to_kelvin(temperature, kelvin)  # refuse a bad temperature before loading anything
     info = describe(library)
     with Screener(model_dir, threads=threads, jobs=jobs) as screener:
-        bar = None
-        if sys.stderr.isatty() and info.lines > 2000:
-            bar = click.progressbar(length=info.lines, label="screening", file=sys.stderr)
-            bar.__enter__()
-        try:
+        show_bar = sys.stderr.isatty() and info.lines > 2000  # silent when piped or logged
+        bar_context = click.progressbar(length=info.lines, label="screening", file=sys.stderr) if show_bar else nullcontext()
+        with bar_context as bar:
             result = screener.screen(polymers, library, temperature, kelvin=kelvin, top=top, sort=sort,
-                                     cache=cache_path, progress=bar.update if bar else None)
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+                                     cache=cache_path, progress=bar.update if bar is not None else None)
         columns = screener.columns(result)
 
     for line, error in result.bad_rows[:MAX_LISTED_BAD_ROWS]:

@@ -133,6 +133,7 @@ class Screener:
         # raw library text → canonical SMILES (or error): libraries repeat molecules, and parsing
         # costs ~50 µs per row against ~1 µs for scoring it
         self._canonical: OrderedDict[str, tuple[str | None, Any, str | None]] = OrderedDict()
+        self._failed: dict[str, str] = {}  # canonical SMILES whose descriptors failed → error
         self.jobs = jobs
         self._pool = None
         self.descriptors_computed = 0
@@ -184,7 +185,9 @@ class Screener:
                 canon[raw] = known
         todo: dict[str, tuple[str, Any]] = {}
         for raw, (key, mol, _) in canon.items():
-            if key is not None and key not in todo and self.memory.get(key) is None:
+            if key in self._failed:  # descriptors failed before: the same error, not the same work again
+                canon[raw] = (None, None, self._failed[key])
+            elif key is not None and key not in todo and self.memory.get(key) is None:
                 entry = lookup("solvents", raw)  # descriptors come from the text as written (or its name's SMILES)
                 todo[key] = (entry.smiles if entry is not None else raw, mol)  # mol None: parsed in an earlier call
         errors: dict[str, str] = {}
@@ -192,6 +195,7 @@ class Screener:
             computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
             ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
             errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
+            self._failed.update(errors)
             if ok:
                 embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
                 for (key, _), emb in zip(ok, embedded):

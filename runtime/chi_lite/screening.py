@@ -20,7 +20,7 @@ from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .factorized import FactorizedModel, solvent_features
 from .featurize.featurizer import Featurizer
-from .featurize.oligomer import _quiet_rdkit
+from .featurize.oligomer import _quiet_rdkit, has_dummy_atom
 from .library import LibraryRow, describe, iter_chunks
 from .names import lookup, resolve_polymer
 from .predictor import ChiPredictor, to_kelvin
@@ -76,7 +76,7 @@ def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
     mol = Chem.MolFromSmiles(smiles)
     if mol is None or mol.GetNumAtoms() == 0:
         return None, None, f"invalid solvent SMILES: {raw!r}"
-    if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
+    if has_dummy_atom(mol):
         return None, None, f"solvent SMILES must not contain '*': {raw!r}"
     return Chem.MolToSmiles(mol), mol, None
 

@@ -11,7 +11,7 @@ from rdkit import Chem
 from ..config import FEATURIZER_VERSION, FeaturizerConfig
 from ..errors import ArtifactError, FeaturizationError, InvalidSmilesError
 from .descriptors import compute_descriptors, unknown_descriptors
-from .oligomer import cyclic_oligomer, parse_smiles
+from .oligomer import cyclic_oligomer, has_dummy_atom, parse_smiles
 
 
 class Featurizer:
@@ -52,7 +52,7 @@ class Featurizer:
 
     def solvent_mol(self, smiles: str) -> Chem.Mol:
         mol = parse_smiles(smiles, "solvent")
-        if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
+        if has_dummy_atom(mol):
             raise InvalidSmilesError(f"solvent SMILES must not contain '*' (is it a polymer?): {smiles!r}")
         return mol  # MolFromSmiles has already folded explicit [H] atoms into their heavy atoms
 

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-fast train bench venv venv-runtime clean
+.PHONY: demo test test-fast train bench venv venv-runtime wheel wheelhouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,9 @@ $(VENV)/.runtime: $(BIN)/python pyproject.toml train/constraints.txt
 	$(PIP) -e .
 	touch $@
 
-# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest.
+# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest + matplotlib (plots).
 $(VENV)/.dev: $(BIN)/python pyproject.toml train/constraints.txt
-	$(PIP) -e '.[train,test]'
+	$(PIP) -e '.[train,test,plot]'
 	touch $@ $(VENV)/.runtime
 
 venv-runtime: $(VENV)/.runtime
@@ -38,9 +38,22 @@ test-fast: $(VENV)/.dev
 train: $(VENV)/.dev
 	$(BIN)/chi-lite-train fit --data-dir $(DATA) --out artifacts
 
-# Speed figures of the shipped model (not part of the tests: machines are noisy).
+# The chi-lite wheel, shipped model inside (chi_lite/model/).
+DIST ?= dist
+wheel: $(BIN)/python
+	rm -f $(DIST)/chi_lite-*.whl
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir $(DIST) .
+
+# chi-lite + every runtime dependency as wheels, for offline sites:
+#   pip install --no-index --find-links wheelhouse chi-lite
+wheelhouse: wheel
+	rm -rf $(DIST)/wheelhouse
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c train/constraints.txt --wheel-dir $(DIST)/wheelhouse $(DIST)/chi_lite-*.whl
+
+# Speed and start-up figures of the shipped model (not part of the tests: machines are noisy).
 bench: $(VENV)/.runtime
 	CHI_LITE_DATA=$(DATA) $(BIN)/python tests/bench_runtime.py
+	$(BIN)/python tests/bench_startup.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -78,3 +78,16 @@ def test_onnx_graph_matches_torch_on_real_pairs(tiny_model_dir):
     for o in got:
         r = o.result
         assert r.chi == pytest.approx(r.A + r.B / r.temperature_k, abs=1e-4)
+
+
+def test_thread_count_reaches_the_onnxruntime_session(tiny_model_dir, monkeypatch):
+    from chi_lite.predictor import ChiPredictor
+
+    def intra_op(predictor: ChiPredictor) -> int:
+        return predictor._session.get_session_options().intra_op_num_threads
+
+    monkeypatch.delenv("CHI_LITE_THREADS", raising=False)
+    assert intra_op(ChiPredictor(tiny_model_dir)) == 1
+    monkeypatch.setenv("CHI_LITE_THREADS", "2")
+    assert intra_op(ChiPredictor(tiny_model_dir)) == 2
+    assert intra_op(ChiPredictor(tiny_model_dir, threads=3)) == 3

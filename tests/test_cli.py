@@ -13,7 +13,7 @@ PS, TOLUENE = "*CC(*)c1ccccc1", "Cc1ccccc1"
 
 
 def run(*args: str, model=None) -> subprocess.CompletedProcess:
-    extra = ["--model", str(model)] if model is not None and args and args[0] in ("predict", "info", "screen") else []
+    extra = ["--model", str(model)] if model is not None and args and args[0] in ("predict", "info", "screen", "phase") else []
     return subprocess.run(
         [sys.executable, "-c", "from chi_lite.cli import main; main()", *args, *extra],
         capture_output=True,
@@ -55,6 +55,24 @@ def test_batch_file_keeps_every_row_in_order(tiny_model_dir, tmp_path):
     assert list(rows[0])[-5:] == ["chi", "chi_std", "A", "B", "error"]
 
 
+def test_chain_length_adds_the_flory_huggins_verdict(tiny_model_dir, tmp_path):
+    base = ["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "1000"]
+    table = run(*base, model=tiny_model_dir)
+    assert table.returncode == 0 and "chi_critical 0.5321" in table.stdout and "miscible " in table.stdout
+    record = json.loads(run(*base, "--format", "json", model=tiny_model_dir).stdout)
+    assert record["chi_critical"] == pytest.approx(0.5 * (1 + 1000**-0.5) ** 2)
+    assert record["miscible"] is (record["chi"] < record["chi_critical"]) and 0 <= record["p_miscible_fh"] <= 1
+    row = next(csv.DictReader(run(*base, "--format", "csv", model=tiny_model_dir).stdout.splitlines()))
+    assert row["miscible"] in ("yes", "no") and float(row["p_miscible_fh"]) == pytest.approx(record["p_miscible_fh"], abs=1e-5)
+    src = tmp_path / "pairs.csv"
+    src.write_text(f"polymer,solvent,temperature\n{PS},{TOLUENE},25\n{PS},C(,25\n")
+    rows = list(csv.DictReader(run("predict", "--input", str(src), "--chain-length", "1000", model=tiny_model_dir).stdout.splitlines()))
+    assert list(rows[0])[-5:] == ["B", "chi_critical", "miscible", "p_miscible_fh", "error"]
+    assert rows[0]["miscible"] == row["miscible"] and rows[1]["miscible"] == "" and rows[1]["error"]
+    batch_json = json.loads(run("predict", "--input", str(src), "--chain-length", "1000", "--format", "json", model=tiny_model_dir).stdout)
+    assert batch_json[0]["miscible"] is record["miscible"] and batch_json[1]["miscible"] is None
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -67,6 +85,9 @@ def test_batch_file_keeps_every_row_in_order(tiny_model_dir, tmp_path):
         (["predict", "--polymer", PS, "--solvent", TOLUENE], "missing --temperature"),
         (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--format", "xml"], "xml"),
         (["predict", "--input", "/nonexistent/pairs.csv"], "does not exist"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "0"], "below 1"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "-3"], "below 1"),
+        (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "long"], "not a number"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tiny_model_dir, args, message):

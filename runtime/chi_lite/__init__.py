@@ -17,6 +17,12 @@ __all__ = [
     "ModelManifest",
     "Screener",
     "ScreenResult",
+    "ChiService",
+    "PhaseDiagram",
+    "PhasePoint",
+    "MiscibilityVerdict",
+    "CriticalTemperature",
+    "plot_phase_diagram",
     "ChiLiteError",
     "InvalidSmilesError",
     "InvalidPolymerError",
@@ -25,6 +31,9 @@ __all__ = [
     "InputFileError",
     "ArtifactError",
     "UnknownNameError",
+    "RequestError",
+    "InvalidChainLengthError",
+    "PlotUnavailableError",
 ]
 
 _LOCATIONS = {
@@ -34,22 +43,35 @@ _LOCATIONS = {
     "ModelManifest": "chi_lite.config",
     "Screener": "chi_lite.screening",
     "ScreenResult": "chi_lite.screening",
+    "ChiService": "chi_lite.service",
+    "PhaseDiagram": "chi_lite.phase",
+    "PhasePoint": "chi_lite.phase",
+    "MiscibilityVerdict": "chi_lite.flory_huggins",
+    "CriticalTemperature": "chi_lite.flory_huggins",
+    "plot_phase_diagram": "chi_lite.plot",
 }
 
 if TYPE_CHECKING:
     from .config import ModelManifest
+    from .flory_huggins import CriticalTemperature, MiscibilityVerdict
+    from .phase import PhaseDiagram, PhasePoint
+    from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
     from .screening import ScreenResult, Screener
+    from .service import ChiService
 
 from .errors import (
     ArtifactError,
     ChiLiteError,
     FeaturizationError,
     InputFileError,
+    InvalidChainLengthError,
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
     UnknownNameError,
+    RequestError,
+    PlotUnavailableError,
 )
 
 

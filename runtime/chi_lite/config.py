@@ -65,12 +65,14 @@ class ModelManifest:
     format: int = MANIFEST_FORMAT
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, as written to manifest.json."""
         out = asdict(self)
         out["featurizer"] = self.featurizer.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelManifest":
+        """The inverse of to_dict; optional fields default."""
         return cls(
             featurizer=FeaturizerConfig.from_dict(data["featurizer"]),
             model_file=str(data["model_file"]),
@@ -89,11 +91,13 @@ class ModelManifest:
         )
 
     def save(self, directory: Path) -> Path:
+        """Write manifest.json into ``directory``; returns its path."""
         path = Path(directory) / MANIFEST_NAME
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
         return path
 
     @classmethod
     def load(cls, directory: Path) -> "ModelManifest":
+        """Read manifest.json from ``directory`` (unverified: use chi_lite.artifact.load_artifact to check hashes)."""
         path = Path(directory) / MANIFEST_NAME
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))

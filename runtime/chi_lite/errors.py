@@ -23,6 +23,14 @@ class InvalidTemperatureError(ChiLiteError, ValueError):
     """A temperature that is not a number or not above absolute zero."""
 
 
+class InvalidChainLengthError(ChiLiteError, ValueError):
+    """A chain length N that is not a finite number ≥ 1."""
+
+
+class PlotUnavailableError(ChiLiteError, RuntimeError):
+    """A plot was asked for but matplotlib (the ``plot`` extra) is not installed."""
+
+
 class FeaturizationError(ChiLiteError, ValueError):
     """A molecule whose descriptors cannot be computed (or are not finite)."""
 
@@ -37,3 +45,11 @@ class ArtifactError(ChiLiteError, RuntimeError):
 
 class UnknownNameError(InvalidSmilesError):
     """Text that is neither a known polymer/solvent name nor a valid SMILES (the message suggests names)."""
+
+
+class RequestError(ChiLiteError, ValueError):
+    """A serve request the protocol refuses (bad JSON, unknown op, missing field, too large)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status this refusal maps to

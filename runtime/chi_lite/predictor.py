@@ -6,7 +6,7 @@ import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -14,8 +14,12 @@ from .artifact import Artifact, load_artifact
 from .config import ModelManifest
 from .errors import ArtifactError, ChiLiteError, InvalidTemperatureError
 from .featurize.featurizer import Featurizer
+from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent
 from .session import create_session
+
+if TYPE_CHECKING:
+    from .phase import PhaseDiagram
 
 KELVIN_OFFSET = 273.15
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
@@ -36,12 +40,18 @@ class ChiPrediction:
 
     @property
     def temperature_c(self) -> float:
+        """The temperature in °C."""
         return self.temperature_k - KELVIN_OFFSET
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field plus temperature_c, ready for JSON or CSV."""
         out = asdict(self)
         out["temperature_c"] = self.temperature_c
         return out
+
+    def miscibility(self, chain_length: float) -> MiscibilityVerdict:
+        """Flory–Huggins verdict at chain length N: χ_c(N), miscible (χ < χ_c) and its probability."""
+        return miscibility_verdict(self.chi, self.chi_std, chain_length)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class PairOutcome:
 
     @property
     def ok(self) -> bool:
+        """True when the row has a result."""
         return self.error is None
 
 
@@ -123,6 +134,7 @@ class ChiPredictor:
 
     @property
     def manifest(self) -> ModelManifest:
+        """The loaded model's manifest (vocabulary, data hashes, metrics, versions)."""
         return self.artifact.manifest
 
     def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:
@@ -140,6 +152,29 @@ class ChiPredictor:
         xp = self.polymer_descriptors(polymer)[None, :]
         xs = self.solvent_descriptors(solvent)[None, :]
         return self._run([polymer], [solvent], xp, xs, np.array([t]))[0]
+
+    def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
+        """χ of one pair at many temperatures (kelvin) in one call: the phase diagram's grid."""
+        t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
+        xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
+        xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
+        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t)
+
+    def phase_diagram(
+        self,
+        polymer: str,
+        solvent: str,
+        chain_length: float,
+        tmin: float = 0.0,
+        tmax: float = 150.0,
+        *,
+        points: int = 61,
+        kelvin: bool = False,
+    ) -> "PhaseDiagram":
+        """Temperature–composition diagram (binodal, spinodal, critical point) over [tmin, tmax] (°C unless ``kelvin``)."""
+        from .phase import build_phase_diagram
+
+        return build_phase_diagram(self, polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin)
 
     def predict_many(
         self, pairs: Iterable[Sequence[Any]], *, kelvin: bool = False

@@ -13,6 +13,8 @@ _COMMANDS = {
     "info": ("chi_lite.cli.info", "info"),
     "names": ("chi_lite.cli.names", "names"),
     "screen": ("chi_lite.cli.screen", "screen"),
+    "phase": ("chi_lite.cli.phase", "phase"),
+    "serve": ("chi_lite.cli.serve", "serve"),
 }
 
 

@@ -27,3 +27,8 @@ format_option = click.option(
     default=None,
     help="Output format (default: table on screen, csv for --output files).",
 )
+
+
+def chain_length_option(help: str, required: bool = False):
+    """--chain-length N: segments per chain (polymer molar volume / solvent molar volume), checked later."""
+    return click.option("--chain-length", "chain_length", required=required, help=help)

@@ -9,21 +9,47 @@ from typing import Any
 
 import click
 
-from .options import format_option, model_option, threads_option
-from .output import render
+from .options import chain_length_option, format_option, model_option, threads_option
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
 SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
+FH_COLUMNS = ["chi_critical", "miscible", "p_miscible_fh"]  # added when --chain-length is given
 
 
-def _single_table(p: Any) -> str:
-    return (
+def _with_fh(columns: list[str], chain_length: float | None) -> list[str]:
+    """The Flory–Huggins columns go after B (before error), only when a chain length was given."""
+    if chain_length is None:
+        return columns
+    at = columns.index("B") + 1
+    return columns[:at] + FH_COLUMNS + columns[at:]
+
+
+def _fh_fields(result: Any, chain_length: float | None, fmt: str) -> dict[str, Any]:
+    """chi_critical, miscible (JSON bool, yes/no in tables and CSV) and p_miscible_fh of one result."""
+    if chain_length is None:
+        return {}
+    if result is None:
+        return dict.fromkeys(FH_COLUMNS)
+    verdict = result.miscibility(chain_length)
+    miscible: Any = verdict.miscible if fmt == "json" else ("yes" if verdict.miscible else "no")
+    return {"chi_critical": verdict.chi_critical, "miscible": miscible, "p_miscible_fh": verdict.p_miscible_fh}
+
+
+def _single_table(p: Any, chain_length: float | None) -> str:
+    text = (
         f"polymer      {p.polymer}\n"
         f"solvent      {p.solvent}\n"
         f"temperature  {p.temperature_c:.2f} °C ({p.temperature_k:.2f} K)\n"
         f"chi          {p.chi:.3f} ± {p.chi_std:.3f}\n"
         f"chi(T)       A + B/T = {p.A:.4f} + {p.B:.2f} K / T\n"
     )
+    if chain_length is not None:
+        v = p.miscibility(chain_length)
+        text += (
+            f"chi_critical {v.chi_critical:.4f} at chain length {v.chain_length:g} (Flory–Huggins)\n"
+            f"miscible     {'yes' if v.miscible else 'no'} (p_miscible_fh {v.p_miscible_fh:.3f})\n"
+        )
+    return text
 
 
 @click.command()
@@ -33,11 +59,16 @@ def _single_table(p: Any) -> str:
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with columns polymer,solvent,temperature.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), help="Write batch results here instead of stdout.")
+@chain_length_option("Chain length N in solvent-sized segments (≥ 1): adds chi_critical, miscible, p_miscible_fh.")
 @format_option
 @model_option
 @threads_option
-def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt, model_dir, threads) -> None:
-    """Predict χ ± σ and χ(T) = A + B/T for a polymer–solvent pair or a file of pairs."""
+def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
+    """Predict χ ± σ and χ(T) = A + B/T for a polymer–solvent pair or a file of pairs.
+
+    With --chain-length N, also χ_c(N), whether the pair is miscible at every composition
+    (χ < χ_c) and the probability of that from the ensemble's spread (p_miscible_fh).
+    """
     single = [v is not None for v in (polymer, solvent, temperature)]
     if input_path is None and not all(single):
         missing = [n for n, given in zip(("--polymer", "--solvent", "--temperature"), single) if not given]
@@ -47,27 +78,38 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
 
-    from ..batch_io import read_pairs
+    from ..flory_huggins import check_chain_length
     from ..predictor import ChiPredictor, to_kelvin
+
+    if chain_length is not None:
+        chain_length = check_chain_length(chain_length)
 
     if input_path is None:
         to_kelvin(temperature, kelvin)  # refuse a bad temperature before loading anything
         predictor = ChiPredictor(model_dir, threads=threads)
         p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin)
         fmt = fmt or "table"
+        record = {**p.to_dict(), **_fh_fields(p, chain_length, fmt)}
+        columns = _with_fh(SINGLE_COLUMNS, chain_length)
         if fmt == "table":
-            click.echo(_single_table(p), nl=False)
+            click.echo(_single_table(p, chain_length), nl=False)
         elif fmt == "json":  # a single pair is one object, not a list
-            click.echo(json.dumps({c: p.to_dict()[c] for c in SINGLE_COLUMNS}, indent=2, ensure_ascii=False))
+            click.echo(json.dumps({c: record[c] for c in columns}, indent=2, ensure_ascii=False))
         else:
-            click.echo(render([p.to_dict()], SINGLE_COLUMNS, fmt), nl=False)
+            from .output import render  # csv (and its module) only when asked for: keeps a cold start short
+
+            click.echo(render([record], columns, fmt), nl=False)
         return
+
+    from ..batch_io import read_pairs
+    from .output import render
 
     header, rows = read_pairs(input_path)
     predictor = ChiPredictor(model_dir, threads=threads)
     outcomes = predictor.predict_many(
         [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
     )
+    fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
     out_rows = []
     for row, outcome in zip(rows, outcomes):
         merged: dict[str, Any] = dict(row)
@@ -76,9 +118,10 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, fmt,
             merged.update(chi=r.chi, chi_std=r.chi_std, A=r.A, B=r.B, error="")
         else:
             merged.update(chi=None, chi_std=None, A=None, B=None, error=outcome.error)
+        merged.update(_fh_fields(outcome.result, chain_length, fmt))
         out_rows.append(merged)
-    columns = header + [c for c in RESULT_COLUMNS if c not in header]
-    fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+    result_columns = _with_fh(RESULT_COLUMNS, chain_length)
+    columns = header + [c for c in result_columns if c not in header]
     text = render(out_rows, columns, fmt)
     if output_path is not None:
         output_path.write_text(text, encoding="utf-8")

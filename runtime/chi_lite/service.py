@@ -1,0 +1,219 @@
+"""The serve protocol, shared by `chi-lite serve --stdio` and `--http`.
+
+A request is a JSON object ``{"id": …, "op": "predict" | "info" | "health", …}``;
+the answer is ``{"id": …, "result": …}`` or ``{"id": …, "error": "…"}``. Ops are
+a dispatch table (``ChiService.ops``), so a new request type is one entry here
+(plus one route in ``server.HTTP_ROUTES`` to reach it over HTTP).
+Transport-free on purpose: tests drive it directly, and stdio and HTTP cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import Any, Callable
+
+from . import __version__
+from .errors import ChiLiteError, RequestError
+from .flory_huggins import check_chain_length
+
+MAX_BATCH = 1000  # pairs per predict request
+MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
+
+_PAIR_FIELDS = ("polymer", "solvent", "temperature")
+_ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")')
+
+
+Op = Callable[[dict[str, Any]], Any]
+
+
+class ChiService:
+    """One loaded model behind the protocol's ops; safe to call from many threads."""
+
+    def __init__(self, predictor: Any, *, max_batch: int = MAX_BATCH) -> None:
+        """Serve ``predictor`` (a loaded ChiPredictor); batches larger than ``max_batch`` are refused."""
+        self.predictor = predictor
+        self.max_batch = max_batch
+        # The predictor's descriptor caches are OrderedDict LRUs: not safe to mutate from
+        # two threads at once, so every call into it holds this lock.
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._served = 0
+        self._count_lock = threading.Lock()
+        self.ops: dict[str, Op] = {
+            "predict": self.predict,
+            "info": self.info,
+            "health": self.health,
+        }
+
+    # --- entry points -------------------------------------------------------------------------
+
+    def handle_line(self, line: str | bytes) -> dict[str, Any]:
+        """Answer one raw request (a JSON text); never raises for bad input."""
+        try:
+            request = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return {"id": salvage_id(line), "error": f"request is not valid JSON: {exc}"}
+        return self.handle(request)
+
+    def handle(self, request: Any, op: str | None = None) -> dict[str, Any]:
+        """Answer one decoded request; ``op`` overrides the request's own (HTTP routes set it)."""
+        request_id = request.get("id") if isinstance(request, dict) else None
+        try:
+            result = self.call(request, op)
+        except ChiLiteError as exc:
+            return {"id": request_id, "error": str(exc)}
+        return {"id": request_id, "result": result}
+
+    def call(self, request: Any, op: str | None = None) -> Any:
+        """The result of one request; raises RequestError / ChiLiteError when it is refused."""
+        if not isinstance(request, dict):
+            raise RequestError(f"a request must be a JSON object, got {type(request).__name__}")
+        name = op if op is not None else request.get("op")
+        if name is None:
+            raise RequestError(f"request has no 'op' (one of {', '.join(sorted(self.ops))})")
+        handler = self.ops.get(name) if isinstance(name, str) else None
+        if handler is None:
+            raise RequestError(f"unknown op {name!r} (one of {', '.join(sorted(self.ops))})", status=404)
+        result = handler(request)
+        with self._count_lock:
+            self._served += 1
+        return result
+
+    # --- ops ----------------------------------------------------------------------------------
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        """One pair (polymer, solvent, temperature) → one result; ``pairs`` (a list) → results in order.
+
+        Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (adds the Flory–Huggins
+        chi_critical, miscible and p_miscible_fh to every result).
+        """
+        kelvin = request.get("kelvin", False)
+        if not isinstance(kelvin, bool):
+            raise RequestError("'kelvin' must be true or false")
+        chain_length = request.get("chain_length")
+        if chain_length is not None:
+            if isinstance(chain_length, bool) or not isinstance(chain_length, (int, float, str)):
+                raise RequestError("'chain_length' must be a number")
+            chain_length = check_chain_length(chain_length)
+        if "pairs" in request:
+            _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
+            return self._predict_many(request["pairs"], kelvin, chain_length)
+        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS})
+        problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
+        if problem:
+            raise RequestError(problem)
+        with self._lock:
+            prediction = self.predictor.predict(
+                request["polymer"], request["solvent"], request["temperature"], kelvin=kelvin
+            )
+        return _shape(prediction, chain_length)
+
+    def _predict_many(self, pairs: Any, kelvin: bool, chain_length: float | None) -> list[dict[str, Any]]:
+        """A result or an error for every pair, in order; a malformed pair fails alone."""
+        if not isinstance(pairs, list) or not pairs:
+            raise RequestError("'pairs' must be a non-empty list of {polymer, solvent, temperature} objects")
+        if len(pairs) > self.max_batch:
+            raise RequestError(f"{len(pairs)} pairs in one request; the limit is {self.max_batch}", status=413)
+        rows = [_pair_row(p) for p in pairs]
+        with self._lock:
+            outcomes = iter(self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin))
+        results = []
+        for pair, row in zip(pairs, rows):
+            if row is None:
+                given = {f: pair.get(f) for f in _PAIR_FIELDS} if isinstance(pair, dict) else {}
+                results.append({**given, "error": _pair_problem(pair)})
+                continue
+            outcome = next(outcomes)
+            results.append(_shape(outcome.result, chain_length) if outcome.ok else {**_echo(row), "error": outcome.error})
+        return results
+
+    def info(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The model card (the manifest, as `chi-lite info --format json` prints it)."""
+        artifact = self.predictor.artifact
+        return {"directory": str(artifact.directory), **artifact.manifest.to_dict()}
+
+    def health(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Liveness plus what is loaded: cheap, touches no lock."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model_sha256": self.predictor.artifact.sha256,
+            "uptime_s": round(time.monotonic() - self._started, 3),
+            "requests_served": self._served,
+        }
+
+
+def _shape(prediction: Any, chain_length: float | None) -> dict[str, Any]:
+    """One result as JSON-ready data, with the Flory–Huggins verdict when a chain length was given."""
+    out = prediction.to_dict()
+    if chain_length is not None:
+        out.update(prediction.miscibility(chain_length).to_dict())
+    return out
+
+
+def _only(request: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(request) - allowed)
+    if extra:
+        raise RequestError(f"unknown field(s) {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _pair_problem(pair: Any) -> str:
+    """Why ``pair`` is not a {polymer, solvent, temperature} object, or '' when it is."""
+    if not isinstance(pair, dict):
+        return f"a pair must be an object with {', '.join(_PAIR_FIELDS)}, got {type(pair).__name__}"
+    missing = [f for f in _PAIR_FIELDS if f not in pair]
+    if missing:
+        return f"pair lacks {', '.join(missing)}"
+    for name in ("polymer", "solvent"):
+        if not isinstance(pair[name], str):
+            return f"'{name}' must be a string"
+    if isinstance(pair["temperature"], bool) or not isinstance(pair["temperature"], (int, float, str)):
+        return "'temperature' must be a number"
+    extra = sorted(set(pair) - set(_PAIR_FIELDS))
+    if extra:
+        return f"unknown pair field(s) {', '.join(map(repr, extra))}"
+    return ""
+
+
+def _pair_row(pair: Any) -> tuple[str, str, Any] | None:
+    if _pair_problem(pair):
+        return None
+    return pair["polymer"], pair["solvent"], pair["temperature"]
+
+
+def _echo(row: tuple[str, str, Any]) -> dict[str, Any]:
+    return dict(zip(_PAIR_FIELDS, row))
+
+
+def salvage_id(line: str | bytes) -> Any:
+    """The id of a request that is not valid JSON, when a plain ``"id": …`` can still be read."""
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    match = _ID_PATTERN.search(text)
+    if match is None:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return None
+
+
+def encode(response: dict[str, Any]) -> str:
+    """One response as a single JSON line (non-finite floats become null: JSON has no NaN)."""
+    try:
+        return json.dumps(response, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(response), ensure_ascii=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -109,3 +109,16 @@ def test_parallel_descriptors_give_the_same_ranking(tiny_model_dir, screener):
     want = screener.screen([PS], "builtin", 25, top=15)
     assert [r["line"] for r in got.rows] == [r["line"] for r in want.rows]
     assert np.allclose([r["chi"] for r in got.rows], [r["chi"] for r in want.rows], atol=1e-6)
+
+
+def test_chain_length_adds_flory_huggins_fields(screener, library):
+    from chi_lite.flory_huggins import critical_chi, miscibility_probability
+
+    result = screener.screen([PS], library, 25, chain_length=1000)
+    assert screener.columns(result)[5:8] == ["chi_critical", "miscible", "p_miscible_fh"]
+    for row in result.rows:
+        assert row["chi_critical"] == pytest.approx(critical_chi(1000))
+        assert row["miscible"] == (row["chi"] < critical_chi(1000))
+        assert row["p_miscible_fh"] == pytest.approx(miscibility_probability(row["chi"], row["chi_std"], 1000))
+    with pytest.raises(ChiLiteError):
+        screener.screen([PS], library, 25, chain_length=0.5)

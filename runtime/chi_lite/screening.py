@@ -19,6 +19,7 @@ import numpy as np
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .factorized import FactorizedModel, solvent_features
+from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
 from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom
 from .library import LibraryRow, describe, iter_chunks
@@ -44,6 +45,7 @@ class ScreenResult:
     rows_read: int = 0
     descriptors_computed: int = 0
     from_disk_cache: bool = False
+    chain_length: float | None = None  # N: adds chi_critical, miscible, p_miscible_fh (Flory–Huggins)
 
 
 # ---- solvent featurization (also run in worker processes) ---------------------------------
@@ -146,6 +148,7 @@ class Screener:
         self.close()
 
     def close(self) -> None:
+        """Stop the descriptor worker processes (if --jobs started any)."""
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
@@ -243,6 +246,7 @@ class Screener:
         cache: Path | str | None = None,
         chunk_rows: int = CHUNK_ROWS,
         progress: Callable[[int], None] | None = None,
+        chain_length: float | None = None,
     ) -> ScreenResult:
         """Rank the library's solvents for ``polymers`` (ranked by the first); bad rows are skipped and listed."""
         if isinstance(polymers, str):
@@ -256,6 +260,8 @@ class Screener:
                 "this model's miscibility head is not trained (manifest tasks.miscibility is false), "
                 "so there is no p_miscible to sort by: use --sort chi"
             )
+        if chain_length is not None:
+            chain_length = check_chain_length(chain_length)
         if top is not None and top < 1:
             raise ChiLiteError(f"top must be at least 1 (got {top})")
         t = to_kelvin(temperature, kelvin)
@@ -264,7 +270,7 @@ class Screener:
         info = describe(library)
         result = ScreenResult(
             polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
-            report_p_miscible=self.report_p_miscible,
+            report_p_miscible=self.report_p_miscible, chain_length=chain_length,
         )
         ranking = _Ranking(top, sort)
         before = self.descriptors_computed
@@ -334,6 +340,11 @@ class Screener:
                 row[f"chi_std{suffix}"] = float(std)
                 if result.report_p_miscible:
                     row[f"p_miscible{suffix}"] = float(p)
+                if result.chain_length is not None:
+                    n = result.chain_length
+                    row[f"chi_critical{suffix}"] = critical_chi(n)
+                    row[f"miscible{suffix}"] = bool(chi < critical_chi(n))
+                    row[f"p_miscible_fh{suffix}"] = float(miscibility_probability(float(chi), float(std), n))
             rows.append(row)
         return rows
 
@@ -344,4 +355,6 @@ class Screener:
         for label in result.polymers:
             suffix = f"[{label}]" if several else ""
             columns += [f"chi{suffix}", f"chi_std{suffix}"] + ([f"p_miscible{suffix}"] if result.report_p_miscible else [])
+            if result.chain_length is not None:
+                columns += [f"chi_critical{suffix}", f"miscible{suffix}", f"p_miscible_fh{suffix}"]
         return columns + ["line"]

@@ -43,11 +43,13 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors.")
+@click.option("--chain-length", "chain_length", default=None,
+              help="Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
 @format_option
 @model_option
 @threads_option
-def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs, fmt,
-           model_dir, threads) -> None:
+def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
+           chain_length, fmt, model_dir, threads) -> None:
     """Rank the solvents of a library by predicted χ for a polymer (several polymers: a matrix, ranked by the first)."""
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
     if not polymers:
@@ -60,14 +62,19 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
     from ..predictor import to_kelvin
     from ..screening import Screener
 
-    to_kelvin(temperature, kelvin)  # refuse a bad temperature before loading anything
+    from ..flory_huggins import check_chain_length
+
+    to_kelvin(temperature, kelvin)  # refuse a bad temperature or chain length before loading anything
+    if chain_length is not None:
+        chain_length = check_chain_length(chain_length)
     info = describe(library)
     with Screener(model_dir, threads=threads, jobs=jobs) as screener:
         show_bar = sys.stderr.isatty() and info.lines > 2000  # silent when piped or logged
         bar_context = click.progressbar(length=info.lines, label="screening", file=sys.stderr) if show_bar else nullcontext()
         with bar_context as bar:
             result = screener.screen(polymers, library, temperature, kelvin=kelvin, top=top, sort=sort,
-                                     cache=cache_path, progress=bar.update if bar is not None else None)
+                                     cache=cache_path, progress=bar.update if bar is not None else None,
+                                     chain_length=chain_length)
         columns = screener.columns(result)
 
     for line, error in result.bad_rows[:MAX_LISTED_BAD_ROWS]:

@@ -13,7 +13,7 @@ PS, TOLUENE = "*CC(*)c1ccccc1", "Cc1ccccc1"
 
 
 def run(*args: str, model=None) -> subprocess.CompletedProcess:
-    extra = ["--model", str(model)] if model is not None and args and args[0] in ("predict", "info", "phase") else []
+    extra = ["--model", str(model)] if model is not None and args and args[0] in ("predict", "info", "screen", "phase") else []
     return subprocess.run(
         [sys.executable, "-c", "from chi_lite.cli import main; main()", *args, *extra],
         capture_output=True,

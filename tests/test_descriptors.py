@@ -74,3 +74,50 @@ def test_solvent_with_star_is_refused():
     with pytest.raises(InvalidSmilesError):
         featurizer.solvent("C1CC")
     assert issubclass(FeaturizationError, ValueError)
+
+
+def _reference_atom_means(mol) -> dict[str, float]:
+    """The earlier numpy formulation of the km_* means: the faster one must give the same bits."""
+    from rdkit.Chem import rdMolDescriptors, rdPartialCharges
+
+    rdPartialCharges.ComputeGasteigerCharges(mol)
+    atoms = list(mol.GetAtoms())
+    z = np.array([a.GetAtomicNum() for a in atoms])
+    heavy = z > 1
+    n_heavy = max(int(heavy.sum()), 1)
+    symbols = np.array([a.GetSymbol() for a in atoms])[heavy]
+    out = {f"km_frac_{el}": float((symbols == el).sum()) / n_heavy for el in ("C", "N", "O", "F", "Cl", "Br", "I", "S", "Si", "P")}
+    hs = np.array([a.GetTotalNumHs() for a in atoms], dtype=np.float64)
+    out["km_h_per_heavy"] = float(hs.sum() + (~heavy).sum()) / n_heavy
+    out["km_frac_aromatic"] = float(np.array([a.GetIsAromatic() for a in atoms], dtype=np.float64)[heavy].sum()) / n_heavy
+    out["km_frac_in_ring"] = float(np.array([a.IsInRing() for a in atoms], dtype=np.float64)[heavy].sum()) / n_heavy
+    out["km_mean_degree"] = float(np.array([a.GetDegree() for a in atoms], dtype=np.float64)[heavy].mean())
+    contribs = np.array(rdMolDescriptors._CalcCrippenContribs(mol), dtype=np.float64).reshape(-1, 2)
+    out["km_mean_crippen_logp"] = float(contribs[:, 0].mean())
+    out["km_mean_crippen_mr"] = float(contribs[:, 1].mean())
+    charges = np.nan_to_num(np.array([a.GetDoubleProp("_GasteigerCharge") for a in atoms]), nan=0.0, posinf=0.0, neginf=0.0)
+    out["km_mean_abs_charge"] = float(np.mean(np.abs(charges)))
+    out["km_std_charge"] = float(np.std(charges))
+    return out
+
+
+def test_fast_paths_give_exactly_rdkits_values():
+    """Shared charges, index loops and the km_* pass are speed-ups only: every value is bit-identical."""
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+
+    from chi_lite.names import table
+
+    names = candidate_descriptors()
+    rdkit_fns = dict(Descriptors._descList)
+    featurizer = Featurizer(_all_names())
+    mols = [Chem.MolFromSmiles(e.smiles) for e in table("solvents")]
+    mols += [featurizer.polymer_mol(p) for p in ("*CC(*)c1ccccc1", "*[Si](C)(C)O*")]
+    for mol in mols:
+        got = dict(zip(names, compute_descriptors(mol, names)))
+        plain = Chem.Mol(mol)  # RDKit's functions on their own, with their own caching
+        want = {n: float(rdkit_fns[n](plain)) for n in names if n in rdkit_fns}
+        want.update(_reference_atom_means(Chem.Mol(mol)))
+        assert got == want or all(got[n] == want[n] or (np.isnan(got[n]) and np.isnan(want[n])) for n in names), [
+            n for n in names if got[n] != want[n]
+        ]

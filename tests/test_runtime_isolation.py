@@ -25,7 +25,9 @@ def test_predicting_leaves_torch_and_onnx_unimported(tiny_model_dir):
         f"p = ChiPredictor({str(tiny_model_dir)!r})\n"
         "p.predict('*CC(*)c1ccccc1', 'Cc1ccccc1', 25)\n"
         "p.predict_many([('*CCO*', 'O', 30)])\n"
-        "from chi_lite.cli import predict, info, serve\n"
+        "from chi_lite.screening import Screener\n"
+        f"Screener({str(tiny_model_dir)!r}).screen(['PS'], 'builtin', 25, top=3)\n"
+        "from chi_lite.cli import predict, info, screen, names, serve\n"
         "from chi_lite import ChiService, server\n"
     )
     assert loaded == []

@@ -64,3 +64,16 @@ def test_readme_command_answers_without_torch():
         "    assert exc.code == 0, exc.code\n"
     )
     assert "chi " in printed and loaded == []
+
+
+def test_shipped_model_screens_by_name_through_factorized_graphs(shipped):
+    from chi_lite.screening import Screener
+
+    assert shipped.manifest.metrics["factorized_max_abs_diff"] <= 1e-5
+    with Screener(SHIPPED) as screener:
+        result = screener.screen(["polystyrene"], "builtin", 25)
+    rank = {r["name"]: r["rank"] for r in result.rows}
+    good = [rank[n] for n in ("toluene", "tetrahydrofuran", "chloroform")]
+    bad = [rank[n] for n in ("water", "methanol", "hexane")]
+    assert max(good) < min(bad), (good, bad)
+    assert max(good) <= len(result.rows) // 4 and min(bad[:2]) >= 3 * len(result.rows) // 4

@@ -15,6 +15,8 @@ __all__ = [
     "ChiPrediction",
     "PairOutcome",
     "ModelManifest",
+    "Screener",
+    "ScreenResult",
     "ChiService",
     "PhaseDiagram",
     "PhasePoint",
@@ -28,6 +30,7 @@ __all__ = [
     "FeaturizationError",
     "InputFileError",
     "ArtifactError",
+    "UnknownNameError",
     "RequestError",
     "InvalidChainLengthError",
     "PlotUnavailableError",
@@ -38,6 +41,8 @@ _LOCATIONS = {
     "ChiPrediction": "chi_lite.predictor",
     "PairOutcome": "chi_lite.predictor",
     "ModelManifest": "chi_lite.config",
+    "Screener": "chi_lite.screening",
+    "ScreenResult": "chi_lite.screening",
     "ChiService": "chi_lite.service",
     "PhaseDiagram": "chi_lite.phase",
     "PhasePoint": "chi_lite.phase",
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
     from .phase import PhaseDiagram, PhasePoint
     from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
+    from .screening import ScreenResult, Screener
     from .service import ChiService
 
 from .errors import (
@@ -63,6 +69,7 @@ from .errors import (
     InvalidPolymerError,
     InvalidSmilesError,
     InvalidTemperatureError,
+    UnknownNameError,
     RequestError,
     PlotUnavailableError,
 )

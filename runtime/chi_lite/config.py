@@ -54,6 +54,9 @@ class ModelManifest:
     tasks: dict[str, bool]
     ensemble_size: int
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    # Factorized graphs for screening: role (polymer_encoder, solvent_encoder, pair_head,
+    # pair_head_weights) -> file name. Empty for artifacts exported before they existed.
+    graphs: dict[str, str] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +81,7 @@ class ModelManifest:
             tasks=dict(data.get("tasks", {})),
             ensemble_size=int(data.get("ensemble_size", 1)),
             files=dict(data.get("files", {})),
+            graphs=dict(data.get("graphs", {})),
             training=dict(data.get("training", {})),
             data=dict(data.get("data", {})),
             metrics=dict(data.get("metrics", {})),

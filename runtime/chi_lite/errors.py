@@ -43,6 +43,10 @@ class ArtifactError(ChiLiteError, RuntimeError):
     """A model artifact that is missing, corrupted, or incompatible with this runtime."""
 
 
+class UnknownNameError(InvalidSmilesError):
+    """Text that is neither a known polymer/solvent name nor a valid SMILES (the message suggests names)."""
+
+
 class RequestError(ChiLiteError, ValueError):
     """A serve request the protocol refuses (bad JSON, unknown op, missing field, too large)."""
 

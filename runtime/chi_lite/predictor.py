@@ -15,6 +15,7 @@ from .config import ModelManifest
 from .errors import ArtifactError, ChiLiteError, InvalidTemperatureError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
+from .names import resolve_polymer, resolve_solvent
 from .session import create_session
 
 if TYPE_CHECKING:
@@ -160,15 +161,17 @@ class ChiPredictor:
         return self._solvents.get_or_compute(smiles, self.featurizer.solvent)
 
     def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
-        """χ for one pair; ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
+        """χ for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
         t = to_kelvin(temperature, kelvin)
+        polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = self.polymer_descriptors(polymer)[None, :]
         xs = self.solvent_descriptors(solvent)[None, :]
         return self._run([polymer], [solvent], xp, xs, np.array([t]))[0]
 
     def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
-        """χ of one pair at many temperatures (kelvin) in one call: the phase diagram's grid."""
+        """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
+        polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
         xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
         return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t)
@@ -202,12 +205,13 @@ class ChiPredictor:
                 if len(row) != 3:
                     raise ChiLiteError(f"expected (polymer, solvent, temperature), got {len(row)} values")
                 t = to_kelvin(temperature, kelvin)
-                xp = self.polymer_descriptors(str(polymer))
-                xs = self.solvent_descriptors(str(solvent))
+                polymer_smiles, solvent_smiles = resolve_polymer(str(polymer)), resolve_solvent(str(solvent))
+                xp = self.polymer_descriptors(polymer_smiles)
+                xs = self.solvent_descriptors(solvent_smiles)
             except ChiLiteError as exc:
                 outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=str(exc))
                 continue
-            good.append((i, str(polymer), str(solvent), t, xp, xs))
+            good.append((i, polymer_smiles, solvent_smiles, t, xp, xs))
         for start in range(0, len(good), _BATCH_ROWS):
             chunk = good[start : start + _BATCH_ROWS]
             results = self._run(
@@ -217,8 +221,8 @@ class ChiPredictor:
                 np.stack([c[5] for c in chunk]),
                 np.array([c[3] for c in chunk]),
             )
-            for (i, polymer, solvent, _, _, _), result in zip(chunk, results):
-                outcomes[i] = PairOutcome(polymer, solvent, rows[i][2], result=result)
+            for (i, _, _, _, _, _), result in zip(chunk, results):
+                outcomes[i] = PairOutcome(str(rows[i][0]), str(rows[i][1]), rows[i][2], result=result)
         missing = [i for i, o in enumerate(outcomes) if o is None]
         if missing:  # a batch never drops rows; reaching this is a bug, not bad input
             raise RuntimeError(f"rows {missing[:5]} got no outcome")

@@ -95,6 +95,7 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
     _require_training_extra()
     from .evaluate import cross_validate, cross_validate_miscibility
     from .export import parity_error, write_artifact
+    from .factorized import composition_error
     from .features import row_matrices
     from .fit import train_ensemble
 
@@ -141,10 +142,16 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
     sample = data.exp.drop_duplicates("pair").head(200)
     error = parity_error(ensemble, out / manifest.model_file, *row_matrices(vocabulary, sample))
     manifest.metrics["parity_max_abs_chi"] = error
+    composed = composition_error(out, manifest.model_file, manifest.graphs, *row_matrices(vocabulary, sample))
+    manifest.metrics["factorized_max_abs_diff"] = composed
     manifest.save(out)
-    _log(f"wrote {out}/{manifest.model_file} and manifest.json; torch↔onnxruntime max |Δχ| = {error:.2e}")
+    _log(f"wrote {out}/{manifest.model_file}, the factorized graphs and manifest.json; torch↔onnxruntime max |Δχ| = "
+         f"{error:.2e}; encoders+head vs whole graph max |Δ| = {composed:.2e}")
     if error > 1e-4:
         click.echo(f"error: exported graph disagrees with torch by {error:.2e} (> 1e-4)", err=True)
+        sys.exit(1)
+    if composed > 1e-5:
+        click.echo(f"error: factorized graphs disagree with the whole graph by {composed:.2e} (> 1e-5)", err=True)
         sys.exit(1)
 
 

@@ -14,6 +14,7 @@ import torch
 from chi_lite.artifact import sha256_of
 from chi_lite.config import FeaturizerConfig, ModelManifest
 
+from .factorized import export_factorized
 from .model import ChiEnsemble
 
 MODEL_FILE = "chi_model.onnx"
@@ -108,6 +109,9 @@ def write_artifact(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(ensemble, vocabulary, out_dir / MODEL_FILE)
+    graphs = export_factorized(
+        ensemble, len(vocabulary.polymer_descriptors), len(vocabulary.solvent_descriptors), out_dir
+    )
     manifest = ModelManifest(
         featurizer=vocabulary,
         model_file=MODEL_FILE,
@@ -115,7 +119,8 @@ def write_artifact(
         outputs=OUTPUTS,
         tasks={"chi_experimental": True, "chi_cosmo_rs": True, "miscibility": bool(miscibility)},
         ensemble_size=len(ensemble.members),
-        files={MODEL_FILE: sha256_of(onnx_path)},
+        files={MODEL_FILE: sha256_of(onnx_path), **{f: sha256_of(out_dir / f) for f in graphs.values()}},
+        graphs=graphs,
         training=training,
         data=data,
         metrics=metrics,

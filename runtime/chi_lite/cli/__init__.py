@@ -11,6 +11,8 @@ import click
 _COMMANDS = {
     "predict": ("chi_lite.cli.predict", "predict"),
     "info": ("chi_lite.cli.info", "info"),
+    "names": ("chi_lite.cli.names", "names"),
+    "screen": ("chi_lite.cli.screen", "screen"),
     "phase": ("chi_lite.cli.phase", "phase"),
     "serve": ("chi_lite.cli.serve", "serve"),
 }

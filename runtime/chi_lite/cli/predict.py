@@ -55,8 +55,8 @@ def _single_table(p: Any, chain_length: float | None) -> str:
 
 
 @click.command()
-@click.option("--polymer", help="Repeat-unit SMILES with two '*', e.g. '*CC(*)c1ccccc1'.")
-@click.option("--solvent", help="Solvent SMILES, e.g. 'Cc1ccccc1'.")
+@click.option("--polymer", help="Polymer name (polystyrene, PMMA, …) or repeat-unit SMILES with two '*'.")
+@click.option("--solvent", help="Solvent name (toluene, THF, …) or SMILES.")
 @click.option("--temperature", help="Temperature (°C unless --kelvin).")
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with columns polymer,solvent,temperature.")

@@ -10,6 +10,7 @@ subset of these names; that ordered subset is the frozen vocabulary.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -56,40 +57,83 @@ def _rdkit_functions() -> dict[str, Callable[[Chem.Mol], float]]:
     }
 
 
-_RDKIT = _rdkit_functions()
+def _num_valence_electrons(mol: Chem.Mol) -> int:
+    """RDKit's NumValenceElectrons (an exact integer sum) without its Python atom-sequence wrapper."""
+    table = Chem.GetPeriodicTable()
+    atom = mol.GetAtomWithIdx
+    total = 0
+    for i in range(mol.GetNumAtoms()):
+        a = atom(i)
+        total += table.GetNOuterElecs(a.GetAtomicNum()) - a.GetFormalCharge() + a.GetTotalNumHs()
+    return total
+
+
+def _chi0(mol: Chem.Mol) -> float:
+    """RDKit's GraphDescriptors.Chi0, same arithmetic in the same order, atoms fetched by index."""
+    atom = mol.GetAtomWithIdx
+    deltas = [d for d in (atom(i).GetDegree() for i in range(mol.GetNumAtoms())) if d != 0]
+    return sum(np.sqrt(1.0 / np.array(deltas, float)))
+
+
+def _chi1(mol: Chem.Mol) -> float:
+    """RDKit's GraphDescriptors.Chi1, same arithmetic in the same order, bonds fetched by index."""
+    bond = mol.GetBondWithIdx
+    products = []
+    for i in range(mol.GetNumBonds()):
+        b = bond(i)
+        products.append(b.GetBeginAtom().GetDegree() * b.GetEndAtom().GetDegree())
+    products = [c for c in products if c != 0]
+    return sum(np.sqrt(1.0 / np.array(products, float)))
+
+
+# Drop-in replacements for RDKit descriptors whose cost is mostly Python iteration over
+# atoms; tests/test_descriptors.py checks they return exactly RDKit's values.
+_FASTER = {"NumValenceElectrons": _num_valence_electrons, "Chi0": _chi0, "Chi1": _chi1}
+_RDKIT = {**_rdkit_functions()}
+_RDKIT.update({name: fn for name, fn in _FASTER.items() if name in _RDKIT})
 _ELEMENTS = ("C", "N", "O", "F", "Cl", "Br", "I", "S", "Si", "P")
 
 
-def _atom_table(mol: Chem.Mol) -> dict[str, np.ndarray]:
-    """One pass over the atoms: RDKit's per-atom Python iteration dominates the cost otherwise."""
-    atoms = list(mol.GetAtoms())
-    table = {
-        "z": np.array([a.GetAtomicNum() for a in atoms], dtype=np.int64),
-        "degree": np.array([a.GetDegree() for a in atoms], dtype=np.float64),
-        "hs": np.array([a.GetTotalNumHs() for a in atoms], dtype=np.float64),
-        "aromatic": np.array([a.GetIsAromatic() for a in atoms], dtype=np.float64),
-        "in_ring": np.array([a.IsInRing() for a in atoms], dtype=np.float64),
-    }
-    table["symbol"] = np.array([a.GetSymbol() for a in atoms])
-    return table
+_ELEMENT_Z = {"C": 6, "N": 7, "O": 8, "F": 9, "Cl": 17, "Br": 35, "I": 53, "S": 16, "Si": 14, "P": 15}
 
 
-def _atom_means(mol: Chem.Mol, table: dict[str, np.ndarray]) -> dict[str, float]:
-    heavy = table["z"] > 1
-    n_heavy = max(int(heavy.sum()), 1)
-    symbols = table["symbol"][heavy]
-    out = {f"km_frac_{el}": float((symbols == el).sum()) / n_heavy for el in _ELEMENTS}
-    out["km_h_per_heavy"] = float(table["hs"].sum() + (~heavy).sum()) / n_heavy
-    out["km_frac_aromatic"] = float(table["aromatic"][heavy].sum()) / n_heavy
-    out["km_frac_in_ring"] = float(table["in_ring"][heavy].sum()) / n_heavy
-    out["km_mean_degree"] = float(table["degree"][heavy].mean())
+def _atom_means(mol: Chem.Mol) -> dict[str, float]:
+    """Per-heavy-atom means from one Python pass over the atoms.
+
+    Counts are summed as integers (exact), so the values equal those of the
+    earlier numpy formulation bit for bit; the float means (Crippen
+    contributions, charges) still go through numpy's summation.
+    """
+    n_heavy = n_light = hs = aromatic = in_ring = degree = 0
+    per_z: dict[int, int] = {}
+    charges = []
+    atom = mol.GetAtomWithIdx  # indexing is cheaper than RDKit's Python atom-sequence wrapper
+    for i in range(mol.GetNumAtoms()):
+        a = atom(i)
+        charges.append(a.GetDoubleProp("_GasteigerCharge"))
+        z = a.GetAtomicNum()
+        hs += a.GetTotalNumHs()
+        if z <= 1:
+            n_light += 1
+            continue
+        n_heavy += 1
+        per_z[z] = per_z.get(z, 0) + 1
+        aromatic += a.GetIsAromatic()
+        in_ring += a.IsInRing()
+        degree += a.GetDegree()
+    n = max(n_heavy, 1)
+    out = {f"km_frac_{el}": float(per_z.get(z, 0)) / n for el, z in _ELEMENT_Z.items()}
+    out["km_h_per_heavy"] = float(hs + n_light) / n
+    out["km_frac_aromatic"] = float(aromatic) / n
+    out["km_frac_in_ring"] = float(in_ring) / n
+    out["km_mean_degree"] = float(degree) / n_heavy if n_heavy else float("nan")
     contribs = np.array(rdMolDescriptors._CalcCrippenContribs(mol), dtype=np.float64).reshape(-1, 2)
     out["km_mean_crippen_logp"] = float(contribs[:, 0].mean())
     out["km_mean_crippen_mr"] = float(contribs[:, 1].mean())
-    charges = np.array([a.GetDoubleProp("_GasteigerCharge") for a in mol.GetAtoms()])
-    charges = np.nan_to_num(charges, nan=0.0, posinf=0.0, neginf=0.0)
-    out["km_mean_abs_charge"] = float(np.mean(np.abs(charges)))
-    out["km_std_charge"] = float(np.std(charges))
+    values = np.array(charges)
+    values = np.where(np.isfinite(values), values, 0.0)  # = nan_to_num(nan=0, posinf=0, neginf=0), cheaper
+    out["km_mean_abs_charge"] = float(np.mean(np.abs(values)))
+    out["km_std_charge"] = float(np.std(values))
     return out
 
 
@@ -119,14 +163,36 @@ def unknown_descriptors(names: Sequence[str]) -> list[str]:
     return [n for n in names if n not in known]
 
 
+def _share_charge_extremes(mol: Chem.Mol) -> None:
+    """Hand RDKit's Max/MinPartialCharge the Gasteiger charges already on the atoms.
+
+    RDKit's ``Descriptors._ChargeDescriptors`` recomputes the charges unless the
+    molecule carries ``_chargeDescriptors``; this is its own loop (same parsing of
+    the property, same NaN behaviour of min/max), so the values are unchanged.
+    """
+    min_charge, max_charge = 500.0, -500.0
+    atom = mol.GetAtomWithIdx
+    for i in range(mol.GetNumAtoms()):
+        charge = float(atom(i).GetProp("_GasteigerCharge"))
+        min_charge = min(charge, min_charge)
+        max_charge = max(charge, max_charge)
+    mol._chargeDescriptors = (min_charge, max_charge)
+
+
+@lru_cache(maxsize=16)
+def _needs_atom_means(names: tuple[str, ...]) -> bool:
+    return any(n.startswith("km_") for n in names)
+
+
 def compute_descriptors(mol: Chem.Mol, names: Sequence[str]) -> np.ndarray:
     """Descriptor vector (float64, in ``names`` order) for a heavy-atom molecule."""
     mol = Chem.Mol(mol)  # Gasteiger charges are stored on the atoms; keep callers' molecules clean
     try:
         km: dict[str, float] = {}
-        if any(n.startswith("km_") for n in names):
+        if _needs_atom_means(tuple(names)):
             rdPartialCharges.ComputeGasteigerCharges(mol)
-            km = _atom_means(mol, _atom_table(mol))
+            km = _atom_means(mol)
+            _share_charge_extremes(mol)
         values = [km[name] if name in km else float(_RDKIT[name](mol)) for name in names]
     except KeyError as exc:
         raise FeaturizationError(f"descriptor {exc.args[0]!r} is not computable by this chi-lite version") from None

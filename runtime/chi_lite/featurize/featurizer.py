@@ -11,7 +11,7 @@ from rdkit import Chem
 from ..config import FEATURIZER_VERSION, FeaturizerConfig
 from ..errors import ArtifactError, FeaturizationError, InvalidSmilesError
 from .descriptors import compute_descriptors, unknown_descriptors
-from .oligomer import cyclic_oligomer, parse_smiles
+from .oligomer import cyclic_oligomer, has_dummy_atom, parse_smiles
 
 
 class Featurizer:
@@ -52,7 +52,7 @@ class Featurizer:
 
     def solvent_mol(self, smiles: str) -> Chem.Mol:
         mol = parse_smiles(smiles, "solvent")
-        if any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()):
+        if has_dummy_atom(mol):
             raise InvalidSmilesError(f"solvent SMILES must not contain '*' (is it a polymer?): {smiles!r}")
         return mol  # MolFromSmiles has already folded explicit [H] atoms into their heavy atoms
 
@@ -62,7 +62,11 @@ class Featurizer:
 
     def solvent(self, smiles: str) -> np.ndarray:
         """Descriptor vector of a solvent molecule."""
-        return self._checked(compute_descriptors(self.solvent_mol(smiles), self.config.solvent_descriptors), smiles)
+        return self.solvent_from_mol(self.solvent_mol(smiles), smiles)
+
+    def solvent_from_mol(self, mol: Chem.Mol, smiles: str) -> np.ndarray:
+        """Descriptor vector of an already parsed solvent (screening parses once to canonicalize)."""
+        return self._checked(compute_descriptors(mol, self.config.solvent_descriptors), smiles)
 
     @staticmethod
     def _checked(vector: np.ndarray, smiles: str) -> np.ndarray:

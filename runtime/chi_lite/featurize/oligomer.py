@@ -43,6 +43,12 @@ def parse_smiles(smiles: str, what: str = "molecule") -> Chem.Mol:
     return mol
 
 
+def has_dummy_atom(mol: Chem.Mol) -> bool:
+    """Whether the molecule has a '*' (by index: RDKit's Python atom sequence costs ~0.1 ms per small molecule)."""
+    atom = mol.GetAtomWithIdx
+    return any(atom(i).GetAtomicNum() == 0 for i in range(mol.GetNumAtoms()))
+
+
 def parse_repeat_unit(smiles: str) -> Chem.Mol:
     """Parse a repeat unit and check it has exactly two singly bonded ``*`` ends."""
     mol = parse_smiles(smiles, "polymer")

@@ -1,0 +1,167 @@
+"""Factorized inference: encode each molecule once, then score pairs with the small head.
+
+Why it is fast: for member k the head reads z0 = (u_p − u_s)² − r_p² − r_s², so
+for a fixed polymer and temperature
+
+    χ_k = c_k + Σ_d w_kd (u_s,d² − r_s,d²) − 2 Σ_d w_kd u_p,d u_s,d
+
+is linear in the solvent features f_s = [u_s² − r_s², u_s]. Scoring a block of
+cached solvents is one (N, K·2Z) × (K·2Z, K) matrix product plus a mean and a
+standard deviation over the K members: no descriptors, no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .artifact import Artifact
+from .errors import ArtifactError
+from .session import create_session
+
+GRAPH_ROLES = ("polymer_encoder", "solvent_encoder", "pair_head", "pair_head_weights")
+
+
+def solvent_features(embedding: np.ndarray) -> np.ndarray:
+    """Stacked solvent embeddings (N, K, 2Z) → linear-head features (N, K·2Z), float32.
+
+    [u² − r², u] per member: the head needs r only as r², so this is all of the
+    solvent that screening needs, and it is what the embedding caches hold.
+    """
+    n, k, width = embedding.shape
+    z = width // 2
+    u, r = embedding[..., :z].astype(np.float32), embedding[..., z:].astype(np.float32)
+    out = np.empty((n, k, width), dtype=np.float32)
+    np.subtract(u * u, r * r, out=out[..., :z])
+    out[..., z:] = u
+    return out.reshape(n, k * width)
+
+
+@dataclass(frozen=True)
+class HeadWeights:
+    """The pair head of every member, read from pair_head.npz."""
+
+    weight: np.ndarray  # (K, 5, Z)
+    bias: np.ndarray  # (K, 5)
+    chi_mean: float
+    chi_scale: float
+    t_ref: float
+
+    @property
+    def members(self) -> int:
+        return self.weight.shape[0]
+
+
+BLOCK_ROWS = 65536  # rows per matrix product: keeps the temporaries in cache
+
+
+@dataclass(frozen=True)
+class PolymerScorer:
+    """χ, σ and p_miscible of one polymer at one temperature against blocks of solvent features."""
+
+    chi_coefficients: np.ndarray  # (K·2Z, K), block diagonal: member k reads only its own features
+    chi_offsets: np.ndarray  # (K,)
+    logit_coefficients: np.ndarray  # (K·2Z, K): the miscibility logits, same layout
+    logit_offsets: np.ndarray  # (K,)
+    members: int
+
+    def score(self, features: np.ndarray, with_p: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """features (N, K·2Z) → χ mean, χ std (ensemble, ddof 1) and p_miscible (None unless ``with_p``), each (N,)."""
+        n, k = len(features), self.members
+        mean = np.empty(n, dtype=np.float32)
+        std = np.empty(n, dtype=np.float32)
+        p = np.empty(n, dtype=np.float32) if with_p else None
+        for start in range(0, n, BLOCK_ROWS):
+            block = features[start : start + BLOCK_ROWS]
+            chi = block @ self.chi_coefficients
+            chi += self.chi_offsets
+            m = chi.mean(axis=1)
+            mean[start : start + len(block)] = m
+            if k > 1:
+                chi -= m[:, None]
+                std[start : start + len(block)] = np.sqrt(np.einsum("nk,nk->n", chi, chi) / (k - 1))
+            else:
+                std[start : start + len(block)] = 0.0
+            if p is not None:
+                logits = block @ self.logit_coefficients
+                logits += self.logit_offsets
+                p[start : start + len(block)] = (1.0 / (1.0 + np.exp(-logits))).mean(axis=1)
+        return mean, std, p
+
+
+def polymer_scorer(head: HeadWeights, polymer_embedding: np.ndarray, temperature_k: float) -> PolymerScorer:
+    """Fold a polymer's embedding (K, 2Z) and a temperature into the linear scorer."""
+    k, _, z = head.weight.shape
+    up, rp = polymer_embedding[:, :z].astype(np.float64), polymer_embedding[:, z:].astype(np.float64)
+    w = head.weight.astype(np.float64)
+    b = head.bias.astype(np.float64)
+    const = b + np.einsum("koz,kz->ko", w, up * up - rp * rp)  # (K, 5)
+    tau = head.t_ref / temperature_k
+    w_chi = head.chi_scale * (w[:, 0] + tau * w[:, 1])  # (K, Z)
+    c_chi = head.chi_mean + head.chi_scale * (const[:, 0] + tau * const[:, 1])
+    w_mis = w[:, 4]
+    chi_coefficients = np.zeros((k, 2 * z, k))
+    logit_coefficients = np.zeros((k, 2 * z, k))
+    for m in range(k):
+        chi_coefficients[m, :z, m] = w_chi[m]
+        chi_coefficients[m, z:, m] = -2.0 * w_chi[m] * up[m]
+        logit_coefficients[m, :z, m] = w_mis[m]
+        logit_coefficients[m, z:, m] = -2.0 * w_mis[m] * up[m]
+    return PolymerScorer(
+        chi_coefficients=chi_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        chi_offsets=c_chi.astype(np.float32),
+        logit_coefficients=logit_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        logit_offsets=const[:, 4].astype(np.float32),
+        members=k,
+    )
+
+
+class FactorizedModel:
+    """The encoders and the pair head of one artifact, run separately."""
+
+    def __init__(self, artifact: Artifact, threads: int | None = None) -> None:
+        graphs = artifact.manifest.graphs
+        missing = [r for r in GRAPH_ROLES if r not in graphs]
+        if missing:
+            raise ArtifactError(
+                f"the model in {artifact.directory} has no factorized graphs ({', '.join(missing)}): "
+                "it was exported by an older chi-lite; retrain it (make train) to screen libraries"
+            )
+        directory = artifact.directory
+        self.polymer_session = create_session(directory / graphs["polymer_encoder"], threads)
+        self.solvent_session = create_session(directory / graphs["solvent_encoder"], threads)
+        self.head_session = create_session(directory / graphs["pair_head"], threads)
+        with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
+            self.head = HeadWeights(
+                weight=data["weight"], bias=data["bias"], chi_mean=float(data["chi_mean"]),
+                chi_scale=float(data["chi_scale"]), t_ref=float(data["t_ref"]),
+            )
+
+    @property
+    def feature_width(self) -> int:
+        """Length of a solvent's linear-head feature vector: K members × 2Z."""
+        k, _, z = self.head.weight.shape
+        return k * 2 * z
+
+    def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
+        """(N, P) raw descriptors → (N, K, 2Z)."""
+        return self.polymer_session.run(None, {"polymer_descriptors": descriptors.astype(np.float32)})[0]
+
+    def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
+        """(N, S) raw descriptors → (N, K, 2Z)."""
+        return self.solvent_session.run(None, {"solvent_descriptors": descriptors.astype(np.float32)})[0]
+
+    def pair_head(self, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray, temperature_k: np.ndarray):
+        """chi, chi_std, A, B, p_miscible through the exported head graph (the reference for the numpy path)."""
+        return self.head_session.run(
+            None,
+            {
+                "polymer_embedding": polymer_embedding.astype(np.float32),
+                "solvent_embedding": solvent_embedding.astype(np.float32),
+                "temperature_k": np.asarray(temperature_k, dtype=np.float32),
+            },
+        )
+
+    def scorer(self, polymer_embedding: np.ndarray, temperature_k: float) -> PolymerScorer:
+        return polymer_scorer(self.head, polymer_embedding, temperature_k)

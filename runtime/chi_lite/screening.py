@@ -1,0 +1,360 @@
+"""Screening: rank a solvent library for one or several polymers at one temperature.
+
+Each solvent is encoded once (descriptors → solvent encoder), each polymer once,
+and a pair costs only the linear head of chi_lite.factorized. The library is
+read in chunks and only the best ``top`` rows are kept, so memory does not grow
+with the library unless every row is asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
+from .errors import ChiLiteError
+from .factorized import FactorizedModel, solvent_features
+from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
+from .featurize.featurizer import Featurizer
+from .featurize.oligomer import _quiet_rdkit, has_dummy_atom
+from .library import LibraryRow, describe, iter_chunks
+from .names import lookup, resolve_polymer
+from .predictor import ChiPredictor, to_kelvin
+
+SORT_KEYS = ("chi", "p_miscible")
+CHUNK_ROWS = 4096
+CACHED_READ_ROWS = 65536  # cached rows are two integers each: read them in big blocks
+
+
+@dataclass
+class ScreenResult:
+    """Ranked rows (best first) and what happened on the way."""
+
+    polymers: list[str]  # as given (names or SMILES)
+    polymer_smiles: list[str]
+    temperature_k: float
+    sort: str
+    report_p_miscible: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+    rows_read: int = 0
+    descriptors_computed: int = 0
+    from_disk_cache: bool = False
+    chain_length: float | None = None  # N: adds chi_critical, miscible, p_miscible_fh (Flory–Huggins)
+
+
+# ---- solvent featurization (also run in worker processes) ---------------------------------
+
+_WORKER_FEATURIZER: Featurizer | None = None
+
+
+def _init_worker(config) -> None:
+    global _WORKER_FEATURIZER
+    _quiet_rdkit()
+    _WORKER_FEATURIZER = Featurizer(config, check_rdkit=False)
+
+
+def _worker_descriptors(smiles: str) -> tuple[np.ndarray | None, str | None]:
+    assert _WORKER_FEATURIZER is not None
+    try:
+        return _WORKER_FEATURIZER.solvent(smiles), None
+    except ChiLiteError as exc:
+        return None, str(exc)
+
+
+def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
+    """(canonical SMILES, mol, None) or (None, None, error) for one library entry (a name is looked up first)."""
+    from rdkit import Chem
+
+    entry = lookup("solvents", raw)
+    smiles = entry.smiles if entry is not None else raw
+    if not smiles:
+        return None, None, "empty solvent SMILES"
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or mol.GetNumAtoms() == 0:
+        return None, None, f"invalid solvent SMILES: {raw!r}"
+    if has_dummy_atom(mol):
+        return None, None, f"solvent SMILES must not contain '*': {raw!r}"
+    return Chem.MolToSmiles(mol), mol, None
+
+
+class _Ranking:
+    """The best rows so far (or all of them), by the first polymer's score."""
+
+    def __init__(self, top: int | None, sort: str) -> None:
+        self.top, self.sort = top, sort
+        self.lines = np.empty(0, dtype=np.int64)
+        self.scores: list[np.ndarray] = []  # per polymer: (n, 3) chi, std, p
+        self.smiles: list[str] = []
+        self.names: list[str] = []
+
+    def add(self, lines: list[int], smiles: list[str], names: list[str], scores: list[np.ndarray]) -> None:
+        if len(lines) == 0:
+            return
+        self.lines = np.concatenate([self.lines, np.asarray(lines, dtype=np.int64)])
+        self.scores = scores if not self.scores else [np.concatenate([a, b]) for a, b in zip(self.scores, scores)]
+        self.smiles += smiles
+        self.names += names
+        if self.top is not None and len(self.lines) > 4 * self.top + CHUNK_ROWS:
+            self._keep(self._order()[: self.top])
+
+    def _order(self) -> np.ndarray:
+        first = self.scores[0]
+        key = first[:, 0] if self.sort == "chi" else -first[:, 2]
+        return np.lexsort((self.lines, key))  # ties: library order
+
+    def _keep(self, index: np.ndarray) -> None:
+        self.lines = self.lines[index]
+        self.scores = [s[index] for s in self.scores]
+        self.smiles = [self.smiles[i] for i in index]
+        self.names = [self.names[i] for i in index]
+
+    def ranked(self) -> list[tuple[int, str, str, list[np.ndarray]]]:
+        if not self.scores:
+            return []
+        order = self._order()
+        if self.top is not None:
+            order = order[: self.top]
+        return [(int(self.lines[i]), self.smiles[i], self.names[i], [s[i] for s in self.scores]) for i in order]
+
+
+class Screener:
+    """Load a model once; screen libraries against polymers. ``jobs`` processes compute descriptors."""
+
+    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None, jobs: int = 1) -> None:
+        if jobs < 1:
+            raise ChiLiteError(f"jobs must be at least 1 (got {jobs})")
+        self.predictor = ChiPredictor(model_dir, threads=threads)
+        self.model = FactorizedModel(self.predictor.artifact, threads)
+        self.memory = MemoryCache(self.predictor.artifact.sha256)
+        # raw library text → canonical SMILES (or error): libraries repeat molecules, and parsing
+        # costs ~50 µs per row against ~1 µs for scoring it
+        self._canonical: OrderedDict[str, tuple[str | None, Any, str | None]] = OrderedDict()
+        self._failed: dict[str, str] = {}  # canonical SMILES whose descriptors failed → error
+        self.jobs = jobs
+        self._pool = None
+        self.descriptors_computed = 0
+
+    # -- context manager: the worker pool is closed on exit --
+    def __enter__(self) -> "Screener":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the descriptor worker processes (if --jobs started any)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    @property
+    def report_p_miscible(self) -> bool:
+        """p_miscible is shown only for a model whose miscibility head was trained."""
+        return bool(self.predictor.manifest.tasks.get("miscibility", False))
+
+    def polymer_embedding(self, polymer: str) -> tuple[str, np.ndarray]:
+        """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name or SMILES."""
+        smiles = resolve_polymer(polymer)
+        descriptors = self.predictor.polymer_descriptors(smiles)
+        return smiles, self.model.embed_polymers(descriptors[None, :])[0]
+
+    def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
+        """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.
+
+        The features are the solvent encoder's embedding in the form the linear head reads
+        (chi_lite.factorized.solvent_features); PolymerScorer.score turns them into χ.
+        """
+        return [(emb, err) for emb, err, _ in self._embed(smiles)]
+
+    def _embed(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None, str | None]]:
+        """(embedding, error, canonical SMILES) per entry."""
+        _quiet_rdkit()
+        canon: dict[str, tuple[str | None, Any, str | None]] = {}
+        for raw in smiles:
+            if raw not in canon:
+                known = self._canonical.get(raw)
+                if known is None:
+                    known = _canonical(raw)
+                    self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
+                    if len(self._canonical) > MEMORY_ENTRIES:
+                        self._canonical.popitem(last=False)
+                canon[raw] = known
+        todo: dict[str, tuple[str, Any]] = {}
+        for raw, (key, mol, _) in canon.items():
+            if key in self._failed:  # descriptors failed before: the same error, not the same work again
+                canon[raw] = (None, None, self._failed[key])
+            elif key is not None and key not in todo and self.memory.get(key) is None:
+                entry = lookup("solvents", raw)  # descriptors come from the text as written (or its name's SMILES)
+                todo[key] = (entry.smiles if entry is not None else raw, mol)  # mol None: parsed in an earlier call
+        errors: dict[str, str] = {}
+        if todo:
+            computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
+            ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
+            errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
+            self._failed.update(errors)
+            if ok:
+                embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
+                for (key, _), emb in zip(ok, embedded):
+                    self.memory.put(key, emb)
+            self.descriptors_computed += len(todo)
+        out: list[tuple[np.ndarray | None, str | None, str | None]] = []
+        for raw in smiles:
+            key, _, error = canon[raw]
+            if key is None:
+                out.append((None, error, None))
+            elif key in errors:
+                out.append((None, errors[key], None))
+            else:
+                emb = self.memory.get(key)
+                if emb is None:  # evicted within this call (tiny cache): compute it again
+                    emb = solvent_features(self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :]))[0]
+                out.append((emb, None, key))
+        return out
+
+    def _descriptors(self, smiles: list[str], mols: list[Any]) -> list[tuple[np.ndarray | None, str | None]]:
+        if self.jobs == 1 or len(smiles) < 2 * self.jobs:
+            out = []
+            for s, mol in zip(smiles, mols):
+                try:
+                    featurizer = self.predictor.featurizer
+                    out.append((featurizer.solvent_from_mol(mol, s) if mol is not None else featurizer.solvent(s), None))
+                except ChiLiteError as exc:
+                    out.append((None, str(exc)))
+            return out
+        if self._pool is None:
+            # spawn, not fork: the parent holds onnxruntime thread pools that must not be forked
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.predictor.featurizer.config,))
+        return self._pool.map(_worker_descriptors, smiles, chunksize=max(1, len(smiles) // (4 * self.jobs)))
+
+    def screen(
+        self,
+        polymers: Sequence[str],
+        library: str | Path = "builtin",
+        temperature: float = 25.0,
+        *,
+        kelvin: bool = False,
+        top: int | None = None,
+        sort: str = "chi",
+        cache: Path | str | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        progress: Callable[[int], None] | None = None,
+        chain_length: float | None = None,
+    ) -> ScreenResult:
+        """Rank the library's solvents for ``polymers`` (ranked by the first); bad rows are skipped and listed."""
+        if isinstance(polymers, str):
+            polymers = [polymers]
+        if not polymers:
+            raise ChiLiteError("give at least one polymer")
+        if sort not in SORT_KEYS:
+            raise ChiLiteError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+        if sort == "p_miscible" and not self.report_p_miscible:
+            raise ChiLiteError(
+                "this model's miscibility head is not trained (manifest tasks.miscibility is false), "
+                "so there is no p_miscible to sort by: use --sort chi"
+            )
+        if chain_length is not None:
+            chain_length = check_chain_length(chain_length)
+        if top is not None and top < 1:
+            raise ChiLiteError(f"top must be at least 1 (got {top})")
+        t = to_kelvin(temperature, kelvin)
+        resolved = [self.polymer_embedding(p) for p in polymers]
+        scorers = [self.model.scorer(emb, t) for _, emb in resolved]
+        info = describe(library)
+        result = ScreenResult(
+            polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
+            report_p_miscible=self.report_p_miscible, chain_length=chain_length,
+        )
+        ranking = _Ranking(top, sort)
+        before = self.descriptors_computed
+        disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.feature_width) if cache else None
+
+        def score(lines, smiles, names, features) -> None:
+            if len(lines):
+                with_p = result.report_p_miscible
+                scores = []
+                for scorer in scorers:
+                    chi, std, p = scorer.score(features, with_p=with_p)
+                    scores.append(np.stack([chi, std, p if p is not None else np.full_like(chi, np.nan)], axis=1))
+                ranking.add(lines, smiles, names, scores)
+
+        if disk is not None and disk.valid:
+            result.from_disk_cache = True
+            for lines, features in disk.read(CACHED_READ_ROWS):
+                n = len(lines)
+                score(lines, [""] * n, [""] * n, features)  # strings are fetched for the ranked rows only
+                result.rows_read += n
+                if progress:
+                    progress(n)
+            result.bad_rows = disk.bad_rows()
+            result.rows_read += len(result.bad_rows)
+        else:
+            if disk is not None:
+                disk.start_writing()
+            try:
+                for chunk in iter_chunks(library, chunk_rows):
+                    self._screen_chunk(chunk, disk, score, result)
+                    if progress:
+                        progress(len(chunk))
+            except BaseException:
+                if disk is not None:
+                    disk.abandon()
+                raise
+            if disk is not None:
+                disk.finish()
+        result.descriptors_computed = self.descriptors_computed - before
+        ranked = ranking.ranked()
+        if result.from_disk_cache and disk is not None:
+            strings = disk.strings([line for line, _, _, _ in ranked])
+            ranked = [(line, *strings[line], scores) for line, _, _, scores in ranked]
+        result.rows = self._rows(ranked, result)
+        return result
+
+    def _screen_chunk(self, chunk: list[LibraryRow], disk: DiskCache | None, score, result: ScreenResult) -> None:
+        embedded = self._embed([row.smiles for row in chunk])
+        good = [(row, emb) for row, (emb, _, _) in zip(chunk, embedded) if emb is not None]
+        result.bad_rows += [(row.line, err) for row, (emb, err, _) in zip(chunk, embedded) if emb is None]
+        result.rows_read += len(chunk)
+        if disk is not None:
+            disk.write([r.line for r in chunk], [r.smiles for r in chunk], [r.name for r in chunk],
+                       [k for _, _, k in embedded], [e for e, _, _ in embedded], [err for _, err, _ in embedded])
+        if good:
+            score([r.line for r, _ in good], [r.smiles for r, _ in good], [r.name for r, _ in good],
+                  np.stack([e for _, e in good]))
+
+    def _rows(self, ranked, result: ScreenResult) -> list[dict[str, Any]]:
+        rows = []
+        several = len(result.polymers) > 1
+        for rank, (line, smiles, name, scores) in enumerate(ranked, start=1):
+            row: dict[str, Any] = {"rank": rank, "name": name, "smiles": smiles, "line": line}
+            for label, (chi, std, p) in zip(result.polymers, scores):
+                suffix = f"[{label}]" if several else ""
+                row[f"chi{suffix}"] = float(chi)
+                row[f"chi_std{suffix}"] = float(std)
+                if result.report_p_miscible:
+                    row[f"p_miscible{suffix}"] = float(p)
+                if result.chain_length is not None:
+                    n = result.chain_length
+                    row[f"chi_critical{suffix}"] = critical_chi(n)
+                    row[f"miscible{suffix}"] = bool(chi < critical_chi(n))
+                    row[f"p_miscible_fh{suffix}"] = float(miscibility_probability(float(chi), float(std), n))
+            rows.append(row)
+        return rows
+
+    def columns(self, result: ScreenResult) -> list[str]:
+        """Output columns in order for ``result``."""
+        columns = ["rank", "name", "smiles"]
+        several = len(result.polymers) > 1
+        for label in result.polymers:
+            suffix = f"[{label}]" if several else ""
+            columns += [f"chi{suffix}", f"chi_std{suffix}"] + ([f"p_miscible{suffix}"] if result.report_p_miscible else [])
+            if result.chain_length is not None:
+                columns += [f"chi_critical{suffix}", f"miscible{suffix}", f"p_miscible_fh{suffix}"]
+        return columns + ["line"]

@@ -1,0 +1,79 @@
+"""The hand-written name tables: they parse, agree with the Hansen table, and resolve as promised."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from rdkit import Chem
+
+from chi_lite.errors import InvalidSmilesError, UnknownNameError
+from chi_lite.featurize.oligomer import parse_repeat_unit, parse_smiles
+from chi_lite.names import _key, resolve_polymer, resolve_solvent, search, table
+
+
+def test_tables_are_large_enough_and_every_entry_parses():
+    solvents, polymers = table("solvents"), table("polymers")
+    assert len(solvents) >= 150 and len(polymers) >= 40
+    for entry in solvents:
+        mol = parse_smiles(entry.smiles, "solvent")
+        assert not any(a.GetAtomicNum() == 0 for a in mol.GetAtoms()), entry.name
+    for entry in polymers:
+        parse_repeat_unit(entry.smiles)  # exactly two singly bonded '*'
+
+
+@pytest.mark.parametrize("kind", ["solvents", "polymers"])
+def test_no_name_or_alias_points_at_two_molecules(kind):
+    seen: dict[str, str] = {}
+    for entry in table(kind):
+        for label in {_key(x) for x in (entry.name, *entry.aliases)}:
+            assert seen.setdefault(label, entry.name) == entry.name, f"{label!r}: {seen[label]} and {entry.name}"
+
+
+# Rows of hsp_solvents.csv whose SMILES is another molecule (checked by hand): the first carries
+# BHT's SMILES, the second 2-methoxyethanol's. Our table has the molecules the names say.
+HANSEN_DEFECTS = {"Ethylene glycol monomethyl ether", "Ethylene glycol monoethyl ether"}
+
+
+def _flat(smiles: str) -> str:
+    """Canonical SMILES without stereo: the Hansen table omits it (e.g. oleic acid's cis bond)."""
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles), isomericSmiles=False)
+
+
+def test_solvents_agree_with_the_hansen_table(data_dir):
+    """Every table solvent whose name or alias the Hansen table also lists has the same molecule."""
+    hansen: dict[str, set[str]] = {}
+    with open(data_dir / "hansen" / "hsp_solvents.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] in HANSEN_DEFECTS or not row["SMILES"] or Chem.MolFromSmiles(row["SMILES"]) is None:
+                continue
+            for label in [row["Name"], *row["alias"].split(";"), *row["synonyms"].split(";")]:
+                if label.strip():
+                    hansen.setdefault(_key(label), set()).add(_flat(row["SMILES"]))
+    compared = 0
+    for entry in table("solvents"):
+        for label in (entry.name, *entry.aliases):
+            for expected in hansen.get(_key(label), ()):
+                assert _flat(entry.smiles) == expected, f"{entry.name} ({label}): {entry.smiles} vs Hansen {expected}"
+                compared += 1
+    assert compared >= 200
+
+
+def test_names_resolve_case_insensitively_with_aliases_and_smiles_pass_through():
+    assert resolve_solvent("THF") == resolve_solvent("tetrahydrofuran") == resolve_solvent("  Tetrahydrofuran ")
+    assert resolve_solvent("MEK") == resolve_solvent("butan-2-one")
+    assert resolve_solvent("Cc1ccccc1") == "Cc1ccccc1"
+    assert resolve_polymer("ps") == resolve_polymer("Polystyrene") == "*CC(*)c1ccccc1"
+    assert resolve_polymer("*CCO*") == "*CCO*"
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(UnknownNameError, match="did you mean toluene"):
+        resolve_solvent("tolune")
+    with pytest.raises(InvalidSmilesError, match="polystyrene"):
+        resolve_polymer("polystyrne")
+
+
+def test_search_finds_by_name_alias_and_smiles():
+    assert [e.name for e in search("solvents", "dimethylformamide")] == ["N,N-dimethylformamide"]
+    assert "poly(ethylene oxide)" in [e.name for e in search("polymers", "peg")]

@@ -40,37 +40,69 @@ def main() -> None:
     """Train the chi-lite multitask χ ensemble and export it to ONNX."""
 
 
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _config(path: Path | None, **overrides):
+    """The chosen configuration (or FILE), with the command-line overrides that were given."""
+    from .fit import load_config
+
+    try:
+        return load_config(path).with_overrides({k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Training configuration JSON (default: train/chosen_config.json, written by `make tune`).",
+)
+
+
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Artifact directory to write.")
+@CONFIG_OPTION
 @click.option("--members", type=click.IntRange(1), default=None, help="Ensemble size (default from the config).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Training steps per member (default from the config).")
 @click.option("--seed", type=int, default=None, help="Base seed (default from the config).")
 @click.option("--cv-folds", type=click.IntRange(0), default=5, show_default=True, help="Pair-grouped CV folds to report in the manifest (0: skip).")
 @click.option("--limit-pairs", type=click.IntRange(1), default=None, help="Train on the first N pairs only (for quick tests).")
-def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limit_pairs) -> None:
+@click.option("--lpo-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme polymers` metrics file whose figures go into the manifest.")
+def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_folds: int, limit_pairs, lpo_report) -> None:
     """Train on DATA_DIR, evaluate by pair-grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
-    from .evaluate import cross_validate
+    from .evaluate import cross_validate, scheme_folds
     from .export import parity_error, write_artifact
     from .features import row_matrices
-    from .fit import TrainConfig, train_ensemble
+    from .data import training_domain
+    from .fit import train_ensemble
 
+    config = _config(config_path, members=members, max_steps=max_steps, seed=seed)
+    from .card import CardInputError, lpo_summary
+
+    metrics = {}
+    if lpo_report is not None:
+        try:
+            metrics["cv_polymers"] = lpo_summary(lpo_report, config)
+        except CardInputError as exc:
+            _fail(str(exc))
+        if not metrics["cv_polymers"]["config_matches"]:
+            _log(f"warning: {lpo_report} was measured with another configuration; rerun `make lpo`")
     data = _load_data(data_dir)
     if limit_pairs is not None:
         keep = set(sorted(data.exp["pair"].unique())[:limit_pairs])
         data.exp = data.exp[data.exp["pair"].isin(keep)]
         data.cosmo = data.cosmo[data.cosmo["pair"].isin(keep)]
-    config = TrainConfig()
-    for name, value in (("members", members), ("max_steps", max_steps), ("seed", seed)):
-        if value is not None:
-            setattr(config, name, value)
 
-    metrics = {}
     if cv_folds >= 2:
         started = time.perf_counter()
-        cv = cross_validate(data, config, "pairs", cv_folds, config.seed, log=_log)
+        cv = cross_validate(data, config, scheme_folds(data, "pairs", cv_folds, config.seed), log=_log)
         cv.pop("predictions")
+        cv.update(scheme="pairs", seed=config.seed)
         cv["seconds"] = round(time.perf_counter() - started, 1)
         metrics["cv_pairs"] = cv
         _log(f"pair-grouped {cv_folds}-fold CV: R² {cv['model']['r2']:.3f}, RMSE {cv['model']['rmse']:.3f} "
@@ -80,7 +112,7 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
         ensemble,
         vocabulary,
         out,
-        training={"config": config.to_dict(), **info},
+        training={"config": config.to_dict(), **info, "domain": training_domain(data.exp)},
         data={"files": data.fingerprint, "exp_rows": int(len(data.exp)), "cosmo_rows": int(len(data.cosmo)),
               "temperature_k": [float(data.exp["temp_k"].min()), float(data.exp["temp_k"].max())]},
         metrics=metrics,
@@ -97,23 +129,85 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
 
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
-@click.option("--scheme", type=click.Choice(["pairs", "polymers", "solvents"]), default="pairs", show_default=True)
+@click.option("--splits", "splits_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help='Split file {"folds": [{"test_rows": [row ids]}, ...]}; overrides --scheme/--folds/--seed.')
+@click.option("--scheme", type=click.Choice(["pairs", "polymers", "solvents"]), default="pairs", show_default=True,
+              help="Grouping of generated splits: pairs (paper), polymers (leave-polymers-out), solvents.")
 @click.option("--folds", type=click.IntRange(2), default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--members", type=click.IntRange(1), default=None)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated splits.")
+@click.option("--write-splits", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the generated splits as a split file.")
+@CONFIG_OPTION
+@click.option("--members", type=click.IntRange(1), default=None, help="Ensemble size (default from the config).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="metrics.json to write.")
-def cv(data_dir: Path, scheme: str, folds: int, seed: int, members, out: Path) -> None:
-    """Grouped K-fold cross-validation of the shipped configuration."""
+def cv(data_dir: Path, splits_path, scheme: str, folds: int, seed: int, write_splits, config_path, members, out: Path) -> None:
+    """Cross-validate the chosen configuration: every fold refits the whole pipeline on its training rows."""
     _require_training_extra()
-    from .evaluate import cross_validate
-    from .fit import TrainConfig
+    from .evaluate import cross_validate, scheme_folds
+    from .splits import SplitFileError, fold_positions, read_split_file, write_split_file
 
+    config = _config(config_path, members=members)
     data = _load_data(data_dir)
-    config = TrainConfig()
-    if members is not None:
-        config.members = members
-    result = cross_validate(data, config, scheme, folds, seed, log=_log)
+    try:
+        if splits_path is not None:
+            positions = fold_positions(read_split_file(splits_path), data.exp["row"], splits_path)
+            source = {"splits": str(splits_path)}
+        else:
+            positions = scheme_folds(data, scheme, folds, seed)
+            source = {"scheme": scheme, "seed": seed}
+    except SplitFileError as exc:
+        _fail(str(exc))
+    if write_splits is not None:
+        write_split_file(write_splits, positions, data.exp["row"])
+    started = time.perf_counter()
+    result = cross_validate(data, config, positions, log=_log)
+    result = {**source, **result, "seconds": round(time.perf_counter() - started, 1), "config": config.to_dict()}
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     m, c = result["model"], result["cosmo_rs"]
-    click.echo(f"{scheme}-grouped {folds}-fold: R² {m['r2']:.3f} RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} | "
-               f"COSMO-RS (n={c['n']}): R² {c['r2']:.3f} RMSE {c['rmse']:.3f}")
+    label = f"splits {splits_path.name}" if splits_path is not None else f"{scheme}-grouped"
+    click.echo(f"{label} {len(positions)}-fold: R² {m['r2']:.3f} RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} | "
+               f"COSMO-RS (n={c['n']}): R² {c['r2']:.3f} RMSE {c['rmse']:.3f} MAE {c['mae']:.3f} | {result['seconds']:.0f} s")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/tune_grid.json"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the CV splits and of every screened ensemble.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/chosen_config.json"), show_default=True,
+              help="Chosen configuration, read by `make train`.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/ablation.json"),
+              show_default=True, help="Ablation table (every candidate's CV figures).")
+def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path) -> None:
+    """Screen the accuracy levers by grouped CV and write the best configuration."""
+    _require_training_extra()
+    from .tune import read_grid, tune as run_tune
+
+    try:
+        spec = read_grid(grid)
+    except ValueError as exc:
+        _fail(str(exc))
+    data = _load_data(data_dir)
+    result = run_tune(data, spec, seed, log=_log)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps({"grid": str(grid), **result}, indent=1) + "\n", encoding="utf-8")
+    chosen = {"chosen_by": f"chi-lite-train tune --grid {grid} --seed {seed} (candidate: {result['chosen']})",
+              "config": result["config"]}
+    out.write_text(json.dumps(chosen, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"chose {result['chosen']!r}; wrote {out} and {report}")
+
+
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"), show_default=True)
+@click.option("--lpo", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/lpo_metrics.json"), show_default=True)
+@click.option("--ablation", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/ablation.json"), show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("MODEL_CARD.md"), show_default=True)
+def card(model_dir: Path, lpo: Path, ablation: Path, out: Path) -> None:
+    """Write MODEL_CARD.md from the manifest, the stored LPO metrics and the ablation table."""
+    from .card import CardInputError, render_card
+
+    try:
+        text = render_card(model_dir, lpo, ablation)
+    except CardInputError as exc:
+        _fail(str(exc))
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")

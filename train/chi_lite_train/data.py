@@ -70,3 +70,20 @@ def load_chi_data(data_dir: Path) -> ChiData:
     ).reset_index(drop=True)
     fingerprint = {CHI_FILE: sha256_of(chi_path), COSMO_FILE: sha256_of(cosmo_path)}
     return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint)
+
+
+def training_domain(exp: pd.DataFrame) -> dict:
+    """What the model has seen: counts, element set and polymer classes (for the card and `info`)."""
+    from rdkit import Chem
+
+    elements: set[str] = set()
+    for smiles in set(exp["polymer"]) | set(exp["solvent"]):
+        mol = Chem.MolFromSmiles(smiles)
+        elements |= {a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() > 0}
+    classes = exp.drop_duplicates("polymer")["polymer_class"].replace("", "unclassified").value_counts()
+    return {
+        "n_polymers": int(exp["polymer"].nunique()),
+        "n_solvents": int(exp["solvent"].nunique()),
+        "elements": sorted(elements, key=lambda s: Chem.GetPeriodicTable().GetAtomicNumber(s)),
+        "polymer_classes": {str(k): int(v) for k, v in classes.items()},
+    }

@@ -40,38 +40,53 @@ def cosmo_baseline(data: ChiData, rows: pd.DataFrame) -> pd.Series:
     return pd.Series([cosmo.get(k, np.nan) for k in keys], index=rows.index)
 
 
+def scheme_folds(data: ChiData, scheme: str, n_folds: int, seed: int) -> list[np.ndarray]:
+    """Grouped folds of the experimental rows: by pair, polymer or solvent."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
+    return grouped_folds(data.exp[SCHEMES[scheme]], n_folds, seed)
+
+
+def fold_training_rows(data: ChiData, test_pos: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Experimental and COSMO-RS rows a fold may train on.
+
+    Every experimental row outside the test fold, and the COSMO-RS rows of pairs that
+    have no test row: COSMO χ of a held-out pair would leak that pair into training.
+    """
+    exp = data.exp
+    test = exp.iloc[test_pos]
+    train = exp.drop(exp.index[test_pos])
+    cosmo = data.cosmo[~data.cosmo["pair"].isin(set(test["pair"]))]
+    return train, cosmo
+
+
 def cross_validate(
     data: ChiData,
     config: TrainConfig,
-    scheme: str = "pairs",
-    n_folds: int = 5,
-    seed: int = 0,
+    folds: list[np.ndarray],
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Pooled test metrics of ``n_folds`` grouped folds, next to raw COSMO-RS on the same rows."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
+    """Pooled test metrics over the folds (row positions), next to raw COSMO-RS on the same rows.
+
+    Everything learned — descriptor vocabulary, scalers, χ standardization, every member —
+    is fit inside ``train_ensemble`` on the fold's training rows only.
+    """
     exp = data.exp
-    folds = grouped_folds(exp[SCHEMES[scheme]], n_folds, seed)
     predictions, fold_metrics = [], []
     for k, test_pos in enumerate(folds):
         test = exp.iloc[test_pos]
-        train = exp.drop(exp.index[test_pos])
-        # COSMO-RS rows of held-out pairs would leak the test pairs into training.
-        cosmo = data.cosmo[~data.cosmo["pair"].isin(set(test["pair"]))]
+        train, cosmo = fold_training_rows(data, test_pos)
         ensemble, vocabulary, _ = train_ensemble(train, cosmo, config)
         pred = predict_frame(ensemble, vocabulary, test)
         frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])
         predictions.append(frame)
         fold_metrics.append(regression_metrics(frame["chi"], frame["pred"]))
-        log(f"fold {k + 1}/{n_folds}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
+        log(f"fold {k + 1}/{len(folds)}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
     pooled = pd.concat(predictions).sort_values("row")
     baseline = cosmo_baseline(data, exp).loc[pooled.index]
     has = baseline.notna()
     return {
-        "scheme": scheme,
-        "folds_n": n_folds,
-        "seed": seed,
+        "folds_n": len(folds),
         "model": regression_metrics(pooled["chi"], pooled["pred"]),
         "model_on_cosmo_rows": regression_metrics(pooled["chi"][has], pooled["pred"][has]),
         "cosmo_rs": regression_metrics(pooled["chi"][has], baseline[has]),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -32,6 +34,17 @@ class TrainConfig:
     val_fraction: float = 0.1
     oligomer_length: int = 10
     seed: int = 0
+    # Accuracy levers (issue 3); defaults reproduce the issue-2 model.
+    input_noise: float = 0.0  # σ of Gaussian noise on standardized descriptors while training
+    polymer_features: str = "all"  # descriptor family per role: all | rdkit | km
+    solvent_features: str = "all"
+
+    def __post_init__(self) -> None:
+        from .features import FAMILIES
+
+        for name in ("polymer_features", "solvent_features"):
+            if getattr(self, name) not in FAMILIES:
+                raise ValueError(f"{name} must be one of {', '.join(FAMILIES)}, not {getattr(self, name)!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,6 +53,35 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "TrainConfig":
+        """A copy with some fields replaced; an unknown field name is an error, not a silent no-op."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}")
+        return TrainConfig(**{**self.to_dict(), **overrides})
+
+
+# The configuration `make tune` chose; `make train` and `chi-lite-train cv` start from it.
+CHOSEN_CONFIG = Path(__file__).resolve().parents[1] / "chosen_config.json"
+
+
+def load_config(path: Path | None = None) -> TrainConfig:
+    """The chosen configuration (``path`` or train/chosen_config.json); defaults if the file is absent."""
+    if path is None:
+        if not CHOSEN_CONFIG.is_file():  # e.g. an installed wheel: no train/ folder
+            return TrainConfig()
+        path = CHOSEN_CONFIG
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"config file {path} not found") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        raise ValueError(f'config file {path} must be an object with a "config" object')
+    return TrainConfig().with_overrides(doc["config"])
 
 
 @dataclass
@@ -65,9 +107,13 @@ def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int
     )
 
 
-def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor) -> torch.Tensor:
-    ep = member.embed_polymer(t.polymers)
-    es = member.embed_solvent(t.solvents)
+def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor, noise: float = 0.0) -> torch.Tensor:
+    xp, xs = t.polymers, t.solvents
+    if noise > 0:  # input noise: smooths the encoders where only 46 polymers pin them down
+        xp = xp + noise * torch.randn_like(xp)
+        xs = xs + noise * torch.randn_like(xs)
+    ep = member.embed_polymer(xp)
+    es = member.embed_solvent(xs)
     out = member.pair_head(ep[t.p_index[mask]], es[t.s_index[mask]])
     cosmo = t.is_cosmo[mask]
     a = torch.where(cosmo, out[:, 2], out[:, 0])
@@ -93,7 +139,7 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
-        residual = _predict_scaled(member, t, train_mask) - t.y[train_mask]
+        residual = _predict_scaled(member, t, train_mask, config.input_noise) - t.y[train_mask]
         loss = (weights * residual**2).sum() / weights.sum()
         loss.backward()
         optimizer.step()
@@ -126,7 +172,9 @@ def train_ensemble(
     polymers = sorted(set(exp["polymer"]) | set(cosmo["polymer"]))
     solvents = sorted(set(exp["solvent"]) | set(cosmo["solvent"]))
     names, p_all, s_all = candidate_matrices(polymers, solvents, config.oligomer_length)
-    vocabulary = choose_vocabulary(names, p_all, s_all, config.oligomer_length)
+    vocabulary = choose_vocabulary(
+        names, p_all, s_all, config.oligomer_length, config.polymer_features, config.solvent_features
+    )
     p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
     s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
     featurize_s = time.perf_counter() - started

@@ -133,3 +133,32 @@ def test_card_and_info_show_the_stored_figures(tiny_model_dir, tmp_path):
     assert res.exit_code == 0 and "leave-polymers-out 5-fold CV (3 members): R² 0.500" in res.output
 
     assert not lpo_summary(lpo, TrainConfig(latent=4))["config_matches"]
+
+
+def test_tune_combines_winners_and_reuses_measured_candidates(chi_data):
+    from chi_lite_train.tune import _combine, tune
+
+    def row(name, settings, r2, lpo=None):
+        out = {"name": name, "set": settings, "pairs": {"r2": r2, "rmse": 0.3, "mae": 0.2, "seconds": 1.0}}
+        return {**out, "polymers": lpo} if lpo else out
+
+    winners = [row("a", {"latent": 4, "input_noise": 0.1}, 0.80), row("b", {"latent": 6}, 0.82)]
+    assert _combine({}, winners) == {"latent": 6, "input_noise": 0.1}
+
+    lpo = {"r2": 0.3, "rmse": 0.5, "mae": 0.4, "seconds": 1.0}
+    grid = {"members": 3, "folds": 5, "min_gain": 0.01, "lpo_top": 1,
+            "levers": [{"name": "noise", "set": {"input_noise": 0.3}}, {"name": "Z4", "set": {"latent": 4}}]}
+    previous = {"seed": 0, "folds": 5, "screen_members": 3, "base": {},
+                "rows": [row("baseline", {}, 0.76, lpo), row("noise", {"input_noise": 0.3}, 0.80, lpo), row("Z4", {"latent": 4}, 0.765)]}
+    saved = []
+    result = tune(chi_data, grid, seed=0, previous=previous, save=saved.append)  # everything cached: no training
+    assert result["chosen"] == "noise" and result["config"]["input_noise"] == 0.3 and result["config"]["members"] == 10
+    assert [r["name"] for r in result["rows"]] == ["baseline", "noise", "Z4"] and len(saved) == 3
+
+
+def test_hansen_targets_join_solvents_by_canonical_smiles(chi_data):
+    from chi_lite_train.fit import _hansen_targets
+
+    targets = _hansen_targets(["OCC", "c1ccccc1", "ClCCCCCCCCCCCCCCCCCCBr"], chi_data.hansen)  # ethanol written backwards
+    assert not targets[:2].isnan().any() and targets[2].isnan().all()
+    assert chi_data.hansen["CCO"] == (15.8, 8.8, 19.4)

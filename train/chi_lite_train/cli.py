@@ -75,15 +75,14 @@ CONFIG_OPTION = click.option(
 def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_folds: int, limit_pairs, lpo_report) -> None:
     """Train on DATA_DIR, evaluate by pair-grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
+    from .card import CardInputError, lpo_summary
+    from .data import training_domain
     from .evaluate import cross_validate, scheme_folds
     from .export import parity_error, write_artifact
     from .features import row_matrices
-    from .data import training_domain
     from .fit import train_ensemble
 
     config = _config(config_path, members=members, max_steps=max_steps, seed=seed)
-    from .card import CardInputError, lpo_summary
-
     metrics = {}
     if lpo_report is not None:
         try:
@@ -107,7 +106,7 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
         metrics["cv_pairs"] = cv
         _log(f"pair-grouped {cv_folds}-fold CV: R² {cv['model']['r2']:.3f}, RMSE {cv['model']['rmse']:.3f} "
              f"(COSMO-RS on its rows: R² {cv['cosmo_rs']['r2']:.3f}, RMSE {cv['cosmo_rs']['rmse']:.3f})")
-    ensemble, vocabulary, info = train_ensemble(data.exp, data.cosmo, config, log=_log)
+    ensemble, vocabulary, info = train_ensemble(data.exp, data.cosmo, config, log=_log, hansen=data.hansen)
     manifest = write_artifact(
         ensemble,
         vocabulary,
@@ -177,7 +176,8 @@ def cv(data_dir: Path, splits_path, scheme: str, folds: int, seed: int, write_sp
               help="Chosen configuration, read by `make train`.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/ablation.json"),
               show_default=True, help="Ablation table (every candidate's CV figures).")
-def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path) -> None:
+@click.option("--reuse", is_flag=True, help="Reuse candidates already measured in REPORT under the same protocol.")
+def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: bool) -> None:
     """Screen the accuracy levers by grouped CV and write the best configuration."""
     _require_training_extra()
     from .tune import read_grid, tune as run_tune
@@ -187,9 +187,14 @@ def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path) -> None
     except ValueError as exc:
         _fail(str(exc))
     data = _load_data(data_dir)
-    result = run_tune(data, spec, seed, log=_log)
+    previous = json.loads(report.read_text(encoding="utf-8")) if reuse and report.is_file() else None
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps({"grid": str(grid), **result}, indent=1) + "\n", encoding="utf-8")
+
+    def save(partial: dict) -> None:  # after every candidate: an interrupted search loses one run at most
+        report.write_text(json.dumps({"grid": str(grid), **partial}, indent=1) + "\n", encoding="utf-8")
+
+    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save)
+    save(result)
     chosen = {"chosen_by": f"chi-lite-train tune --grid {grid} --seed {seed} (candidate: {result['chosen']})",
               "config": result["config"]}
     out.write_text(json.dumps(chosen, indent=1) + "\n", encoding="utf-8")

@@ -76,7 +76,7 @@ def cross_validate(
     for k, test_pos in enumerate(folds):
         test = exp.iloc[test_pos]
         train, cosmo = fold_training_rows(data, test_pos)
-        ensemble, vocabulary, _ = train_ensemble(train, cosmo, config)
+        ensemble, vocabulary, _ = train_ensemble(train, cosmo, config, hansen=data.hansen)
         pred = predict_frame(ensemble, vocabulary, test)
         frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])
         predictions.append(frame)

@@ -38,6 +38,7 @@ class TrainConfig:
     input_noise: float = 0.0  # σ of Gaussian noise on standardized descriptors while training
     polymer_features: str = "all"  # descriptor family per role: all | rdkit | km
     solvent_features: str = "all"
+    hansen_weight: float = 0.0  # auxiliary δD/δP/δH target read off the solvent embedding (0: off)
 
     def __post_init__(self) -> None:
         from .features import FAMILIES
@@ -96,6 +97,7 @@ class _Tensors:
     y: torch.Tensor
     is_cosmo: torch.Tensor
     pair: np.ndarray
+    hansen: torch.Tensor  # (solvents, 3) standardized δD, δP, δH; NaN where unknown
 
 
 def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int], chi_mean: float, chi_scale: float):
@@ -134,13 +136,21 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
 
     member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
-    optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    parameters = list(member.parameters())
+    has_hansen = ~torch.isnan(t.hansen).any(dim=1)
+    if config.hansen_weight > 0:  # a linear read-out, used in training only (not exported)
+        hansen_head = torch.nn.Linear(2 * config.latent, 3)
+        parameters += list(hansen_head.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     best = (float("inf"), 0, copy.deepcopy(member.state_dict()))
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
         residual = _predict_scaled(member, t, train_mask, config.input_noise) - t.y[train_mask]
         loss = (weights * residual**2).sum() / weights.sum()
+        if config.hansen_weight > 0 and bool(has_hansen.any()):
+            hansen_pred = hansen_head(member.embed_solvent(t.solvents[has_hansen]))
+            loss = loss + config.hansen_weight * torch.mean((hansen_pred - t.hansen[has_hansen]) ** 2)
         loss.backward()
         optimizer.step()
         if step % config.eval_every == 0:
@@ -156,11 +166,23 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     return member, {"val_rmse_scaled": best[0], "best_step": best[1], "steps": step}
 
 
+def _hansen_targets(solvents: list[str], hansen: dict[str, tuple[float, float, float]]) -> torch.Tensor:
+    """Standardized δD, δP, δH per training solvent (NaN rows where the tables lack it)."""
+    from .data import canonical
+
+    table = np.array([hansen.get(canonical(s), (np.nan,) * 3) for s in solvents], dtype=np.float64).reshape(-1, 3)
+    known = ~np.isnan(table).any(axis=1)
+    if known.sum() >= 2:
+        table = (table - table[known].mean(axis=0)) / table[known].std(axis=0)
+    return torch.tensor(table, dtype=torch.float32)
+
+
 def train_ensemble(
     exp: pd.DataFrame,
     cosmo: pd.DataFrame,
     config: TrainConfig,
     log: Callable[[str], None] = lambda _: None,
+    hansen: dict[str, tuple[float, float, float]] | None = None,
 ) -> tuple[ChiEnsemble, FeaturizerConfig, dict[str, Any]]:
     """Fit vocabulary, scalers and all members on exactly these rows."""
     started = time.perf_counter()
@@ -199,6 +221,7 @@ def train_ensemble(
             y=y,
             is_cosmo=torch.tensor(rows["is_cosmo"].to_numpy()),
             pair=rows["pair"].to_numpy(),
+            hansen=_hansen_targets(solvents, hansen or {}),
         )
     members, member_info = [], []
     for k in range(config.members):

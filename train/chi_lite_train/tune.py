@@ -49,18 +49,48 @@ def _combine(base: dict[str, Any], winners: list[dict[str, Any]]) -> dict[str, A
     return combined
 
 
-def tune(data: ChiData, grid: dict[str, Any], seed: int, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+def _key(overrides: dict[str, Any]) -> str:
+    return json.dumps(overrides, sort_keys=True)
+
+
+def _reusable(previous: dict[str, Any] | None, grid: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+    """Rows of an earlier report measured under the same protocol, by their settings."""
+    if not previous:
+        return {}
+    same = (previous.get("seed") == seed and previous.get("folds") == int(grid.get("folds", 5))
+            and previous.get("screen_members") == int(grid.get("members", 3)) and previous.get("base", {}) == grid.get("base", {}))
+    return {_key(r["set"]): r for r in previous.get("rows", [])} if same else {}
+
+
+def tune(
+    data: ChiData,
+    grid: dict[str, Any],
+    seed: int,
+    log: Callable[[str], None] = lambda _: None,
+    previous: dict[str, Any] | None = None,
+    save: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
     """Screen every lever by pair-grouped CV, combine those that beat the baseline, check the
-    baseline and the best candidates leave-polymers-out too, and return the ablation table."""
+    baseline and the best candidates leave-polymers-out too, and return the ablation table.
+
+    ``previous`` (an earlier report of the same protocol) lets an interrupted or extended
+    search reuse the candidates it already measured; training is deterministic, so a rerun
+    would give the same figures."""
     screen = {"members": int(grid.get("members", 3))}
     folds, min_gain = int(grid.get("folds", 5)), float(grid.get("min_gain", 0.01))
     base = dict(grid.get("base", {}))
     rows: list[dict[str, Any]] = []
+    cache = _reusable(previous, grid, seed)
+    header = {"seed": seed, "folds": folds, "screen_members": screen["members"], "min_gain": min_gain, "base": base}
 
     def run(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
         config = TrainConfig().with_overrides({**base, **overrides, **screen, "seed": seed})
-        row = {"name": name, "set": overrides, "pairs": _score(data, config, "pairs", folds, seed)}
+        if _key(overrides) in cache:
+            row = {**cache[_key(overrides)], "name": name}
+        else:
+            row = {"name": name, "set": overrides, "pairs": _score(data, config, "pairs", folds, seed)}
         rows.append(row)
+        save({**header, "chosen": None, "rows": rows})
         log(f"{name:<28} pairs R² {row['pairs']['r2']:.3f} RMSE {row['pairs']['rmse']:.3f} ({row['pairs']['seconds']:.0f} s)")
         return row
 
@@ -75,14 +105,13 @@ def tune(data: ChiData, grid: dict[str, Any], seed: int, log: Callable[[str], No
     for row in sorted({id(r): r for r in (baseline, best, *winners[: int(grid.get("lpo_top", 2))])}.values(),
                       key=rows.index):
         config = TrainConfig().with_overrides({**base, **row["set"], **screen, "seed": seed})
-        row["polymers"] = _score(data, config, "polymers", folds, seed)
+        if "polymers" not in row:
+            row["polymers"] = _score(data, config, "polymers", folds, seed)
+            save({**header, "chosen": None, "rows": rows})
         log(f"{row['name']:<28} LPO   R² {row['polymers']['r2']:.3f} RMSE {row['polymers']['rmse']:.3f}")
     chosen = TrainConfig().with_overrides({**base, **best["set"], "seed": 0})
     return {
-        "seed": seed,
-        "folds": folds,
-        "screen_members": screen["members"],
-        "min_gain": min_gain,
+        **header,
         "chosen": best["name"],
         "config": chosen.to_dict(),
         "rows": rows,

@@ -162,3 +162,30 @@ def test_hansen_targets_join_solvents_by_canonical_smiles(chi_data):
     targets = _hansen_targets(["OCC", "c1ccccc1", "ClCCCCCCCCCCCCCCCCCCBr"], chi_data.hansen)  # ethanol written backwards
     assert not targets[:2].isnan().any() and targets[2].isnan().all()
     assert chi_data.hansen["CCO"] == (15.8, 8.8, 19.4)
+
+
+def test_committed_grids_and_chosen_config_name_real_settings():
+    from pathlib import Path
+
+    from chi_lite_train.fit import CHOSEN_CONFIG, load_config
+    from chi_lite_train.tune import read_grid
+
+    train = Path(__file__).resolve().parent.parent / "train"
+    for grid in ("tune_grid.json", "tune_grid_reduced.json"):
+        assert read_grid(train / grid)["levers"]
+    assert load_config(CHOSEN_CONFIG).members >= 1
+
+
+def test_a_neutral_lever_is_chosen_only_for_a_clear_leave_polymers_out_gain():
+    from chi_lite_train.tune import _choose
+
+    def row(pairs, lpo=None):
+        out = {"set": {}, "pairs": {"r2": pairs}}
+        return {**out, "polymers": {"r2": lpo}} if lpo is not None else out
+
+    baseline = row(0.76, 0.30)
+    assert _choose(baseline, [row(0.765, 0.33), row(0.70, 0.60)], 0.01, 0.05) is baseline
+    better_lpo = row(0.755, 0.40)
+    assert _choose(baseline, [row(0.765, 0.33), better_lpo], 0.01, 0.05) is better_lpo
+    clear = row(0.78)
+    assert _choose(baseline, [better_lpo, clear], 0.01, 0.05) is clear

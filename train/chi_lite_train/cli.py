@@ -193,7 +193,10 @@ def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: 
     def save(partial: dict) -> None:  # after every candidate: an interrupted search loses one run at most
         report.write_text(json.dumps({"grid": str(grid), **partial}, indent=1) + "\n", encoding="utf-8")
 
-    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save)
+    def save_lpo(metrics: dict) -> None:  # the card's leave-polymers-out figures (screening ensemble size)
+        (report.parent / "lpo_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+
+    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save, save_lpo=save_lpo)
     save(result)
     chosen = {"chosen_by": f"chi-lite-train tune --grid {grid} --seed {seed} (candidate: {result['chosen']})",
               "config": result["config"]}

@@ -31,11 +31,20 @@ def read_grid(path: Path) -> dict[str, Any]:
     return grid
 
 
-def _score(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int) -> dict[str, Any]:
+def _cv(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int) -> dict[str, Any]:
+    """A full `chi-lite-train cv` metrics document (same fields as the command writes)."""
     started = time.perf_counter()
     result = cross_validate(data, config, scheme_folds(data, scheme, folds, seed))
-    return {**{k: round(v, 4) for k, v in result["model"].items() if k != "n"},
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {"scheme": scheme, "seed": seed, **result, "seconds": round(time.perf_counter() - started, 1),
+            "config": config.to_dict()}
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: round(v, 4) for k, v in result["model"].items() if k != "n"}, "seconds": result["seconds"]}
+
+
+def _score(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int) -> dict[str, Any]:
+    return _summary(_cv(data, config, scheme, folds, seed))
 
 
 def _combine(base: dict[str, Any], winners: list[dict[str, Any]]) -> dict[str, Any]:
@@ -47,6 +56,19 @@ def _combine(base: dict[str, Any], winners: list[dict[str, Any]]) -> dict[str, A
             if row["pairs"]["r2"] > owner.get(name, -1e9):
                 combined[name], owner[name] = value, row["pairs"]["r2"]
     return combined
+
+
+def _choose(baseline: dict[str, Any], rows: list[dict[str, Any]], min_gain: float, lpo_gain: float) -> dict[str, Any]:
+    """The baseline, unless a candidate beats it on pairs by more than seed noise (min_gain), or is
+    no worse on pairs (within min_gain) and clearly better leave-polymers-out (lpo_gain)."""
+    top = baseline["pairs"]["r2"]
+    clear = [r for r in rows if r["pairs"]["r2"] >= top + min_gain]
+    if clear:
+        return max(clear, key=lambda r: r["pairs"]["r2"])
+    lpo_base = baseline.get("polymers", {}).get("r2", float("inf"))
+    extrapolating = [r for r in rows if "polymers" in r and r["pairs"]["r2"] >= top - min_gain
+                     and r["polymers"]["r2"] >= lpo_base + lpo_gain]
+    return max(extrapolating, key=lambda r: r["polymers"]["r2"]) if extrapolating else baseline
 
 
 def _key(overrides: dict[str, Any]) -> str:
@@ -69,6 +91,7 @@ def tune(
     log: Callable[[str], None] = lambda _: None,
     previous: dict[str, Any] | None = None,
     save: Callable[[dict[str, Any]], None] = lambda _: None,
+    save_lpo: Callable[[dict[str, Any]], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Screen every lever by pair-grouped CV, combine those that beat the baseline, check the
     baseline and the best candidates leave-polymers-out too, and return the ablation table.
@@ -81,7 +104,8 @@ def tune(
     base = dict(grid.get("base", {}))
     rows: list[dict[str, Any]] = []
     cache = _reusable(previous, grid, seed)
-    header = {"seed": seed, "folds": folds, "screen_members": screen["members"], "min_gain": min_gain, "base": base}
+    header = {"seed": seed, "folds": folds, "screen_members": screen["members"], "min_gain": min_gain,
+              "lpo_gain": float(grid.get("lpo_gain", 0.05)), "base": base}
 
     def run(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
         config = TrainConfig().with_overrides({**base, **overrides, **screen, "seed": seed})
@@ -101,14 +125,19 @@ def tune(
                      key=lambda r: -r["pairs"]["r2"])
     if len(winners) >= 2:
         run("combined: " + " + ".join(r["name"] for r in winners), _combine({}, winners))
-    best = max(rows, key=lambda r: r["pairs"]["r2"])
-    for row in sorted({id(r): r for r in (baseline, best, *winners[: int(grid.get("lpo_top", 2))])}.values(),
-                      key=rows.index):
-        config = TrainConfig().with_overrides({**base, **row["set"], **screen, "seed": seed})
+    # Leave-polymers-out for the baseline and the lpo_top best other candidates by pair R².
+    scored_lpo: dict[int, dict[str, Any]] = {}
+    others = sorted(rows[1:], key=lambda r: -r["pairs"]["r2"])[: int(grid.get("lpo_top", 1))]
+    for row in [baseline, *others]:
         if "polymers" not in row:
-            row["polymers"] = _score(data, config, "polymers", folds, seed)
+            config = TrainConfig().with_overrides({**base, **row["set"], **screen, "seed": seed})
+            scored_lpo[id(row)] = _cv(data, config, "polymers", folds, seed)
+            row["polymers"] = _summary(scored_lpo[id(row)])
             save({**header, "chosen": None, "rows": rows})
         log(f"{row['name']:<28} LPO   R² {row['polymers']['r2']:.3f} RMSE {row['polymers']['rmse']:.3f}")
+    best = _choose(baseline, rows[1:], min_gain, float(grid.get("lpo_gain", 0.05)))
+    if id(best) in scored_lpo:
+        save_lpo(scored_lpo[id(best)])
     chosen = TrainConfig().with_overrides({**base, **best["set"], "seed": 0})
     return {
         **header,

@@ -55,7 +55,7 @@ lpo: $(VENV)/.dev
 # MODEL_CARD.md from artifacts/manifest.json and the reports under train/reports/.
 card: $(VENV)/.dev
 	$(BIN)/chi-lite-train card --model artifacts --lpo train/reports/lpo_metrics.json \
-		--ablation train/reports/ablation.json --out MODEL_CARD.md
+		--ablation train/reports/ablation.json --data-dir $(DATA) --out MODEL_CARD.md
 
 # Speed figures of the shipped model (not part of the tests: machines are noisy).
 bench: $(VENV)/.runtime

@@ -123,8 +123,9 @@ def tune(
         run(lever["name"], lever["set"])
     winners = sorted((r for r in rows[1:] if r["pairs"]["r2"] >= baseline["pairs"]["r2"] + min_gain),
                      key=lambda r: -r["pairs"]["r2"])
-    if len(winners) >= 2:
-        run("combined: " + " + ".join(r["name"] for r in winners), _combine({}, winners))
+    combined = _combine({}, winners)
+    if len(winners) >= 2 and all(_key(r["set"]) != _key(combined) for r in rows):  # e.g. two weights of one lever
+        run("combined: " + " + ".join(r["name"] for r in winners), combined)
     # Leave-polymers-out for the baseline and the lpo_top best other candidates by pair R².
     scored_lpo: dict[int, dict[str, Any]] = {}
     others = sorted(rows[1:], key=lambda r: -r["pairs"]["r2"])[: int(grid.get("lpo_top", 1))]

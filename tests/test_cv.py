@@ -134,6 +134,15 @@ def test_card_and_info_show_the_stored_figures(tiny_model_dir, tmp_path):
 
     assert not lpo_summary(lpo, TrainConfig(latent=4))["config_matches"]
 
+    # Chosen configuration newer than the shipped model: a stored pairs report of it stands in.
+    chosen = TrainConfig(latent=4).to_dict()
+    doc = json.loads(ablation.read_text())
+    ablation.write_text(json.dumps({**doc, "config": chosen}))
+    stored = tmp_path / "pairs.json"
+    stored.write_text(json.dumps({"folds_n": 5, "seed": 0, "model": {**figures, "r2": 0.654}, "cosmo_rs": figures, "config": chosen}))
+    card = render_card(model, lpo, ablation, pairs_path=stored)
+    assert "| 0.654 | 0.300 | 0.200 |" in card and "not yet retrained" in card and "make train card" in card
+
 
 def test_tune_combines_winners_and_reuses_measured_candidates(chi_data):
     from chi_lite_train.tune import _combine, tune

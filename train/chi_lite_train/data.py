@@ -96,6 +96,7 @@ def load_chi_data(data_dir: Path) -> ChiData:
         }
     ).reset_index(drop=True)
     fingerprint = {CHI_FILE: sha256_of(chi_path), COSMO_FILE: sha256_of(cosmo_path)}
+    fingerprint.update({name: sha256_of(data_dir / name) for name, _ in HANSEN_FILES if (data_dir / name).is_file()})
     return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint, hansen=load_hansen(data_dir))
 
 

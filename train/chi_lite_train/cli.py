@@ -47,17 +47,6 @@ def _load_labels(data_dir: Path):
     return rows[rows["polymer"].notna()][["polymer", "solvent", "label"]].reset_index(drop=True), fingerprint
 
 
-def _config(members=None, max_steps=None, seed=None, miscibility_weight=None, balance=None):
-    from .fit import TrainConfig
-
-    config = TrainConfig()
-    for name, value in (("members", members), ("max_steps", max_steps), ("seed", seed),
-                        ("miscibility_weight", miscibility_weight), ("miscibility_balance", balance)):
-        if value is not None:
-            setattr(config, name, value)
-    return config
-
-
 def _miscibility_line(m: dict) -> str:
     return (f"polymer-grouped {m['folds_n']}-fold miscibility CV ({m['model']['n']} labels, {m['n_polymers']} polymers): "
             f"accuracy {m['model']['accuracy']:.3f}, ROC AUC {m['model']['roc_auc']:.3f} | "
@@ -76,9 +65,31 @@ def main() -> None:
     """Train the chi-lite multitask χ ensemble and export it to ONNX."""
 
 
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _config(path: Path | None, **overrides):
+    """The chosen configuration (or FILE), with the command-line overrides that were given."""
+    from .fit import load_config
+
+    try:
+        return load_config(path).with_overrides({k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Training configuration JSON (default: train/chosen_config.json, written by `make tune`).",
+)
+
+
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Artifact directory to write.")
+@CONFIG_OPTION
 @click.option("--members", type=click.IntRange(1), default=None, help="Ensemble size (default from the config).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Training steps per member (default from the config).")
 @click.option("--seed", type=int, default=None, help="Base seed (default from the config).")
@@ -89,29 +100,41 @@ def main() -> None:
               help="Polymer-grouped miscibility CV folds to report in the manifest (0: skip).")
 @miscibility_weight_option
 @balance_option
-def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limit_pairs, limit_labels,
-        miscibility_cv_folds: int, miscibility_weight, balance) -> None:
+@click.option("--lpo-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme polymers` metrics file whose figures go into the manifest.")
+def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_folds: int, limit_pairs, limit_labels,
+        miscibility_cv_folds: int, miscibility_weight, balance, lpo_report) -> None:
     """Train on DATA_DIR, evaluate by grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
-    from .evaluate import cross_validate, cross_validate_miscibility
+    from .card import CardInputError, lpo_summary
+    from .data import training_domain
+    from .evaluate import cross_validate, cross_validate_miscibility, scheme_folds
     from .export import parity_error, write_artifact
     from .factorized import composition_error
     from .features import row_matrices
     from .fit import train_ensemble
 
+    config = _config(config_path, members=members, max_steps=max_steps, seed=seed,
+                     miscibility_weight=miscibility_weight, miscibility_balance=balance)
+    metrics = {}
+    if lpo_report is not None:
+        try:
+            metrics["cv_polymers"] = lpo_summary(lpo_report, config)
+        except CardInputError as exc:
+            _fail(str(exc))
+        if not metrics["cv_polymers"]["config_matches"]:
+            _log(f"warning: {lpo_report} was measured with another configuration; rerun `make lpo`")
     data = _load_data(data_dir)
     if limit_pairs is not None:
         keep = set(sorted(data.exp["pair"].unique())[:limit_pairs])
         data.exp = data.exp[data.exp["pair"].isin(keep)]
         data.cosmo = data.cosmo[data.cosmo["pair"].isin(keep)]
-    config = _config(members, max_steps, seed, miscibility_weight, balance)
     labels, label_fingerprint = None, {}
     if config.miscibility_weight > 0:
         labels, label_fingerprint = _load_labels(data_dir)
         if limit_labels is not None:
             labels = labels[labels["polymer"].isin(sorted(labels["polymer"].unique())[:limit_labels])]
 
-    metrics = {}
     if labels is not None and miscibility_cv_folds >= 2:
         started = time.perf_counter()
         mcv = cross_validate_miscibility(data, labels, config, miscibility_cv_folds, config.seed, log=_log)
@@ -121,18 +144,19 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
         _log(_miscibility_line(mcv))
     if cv_folds >= 2:
         started = time.perf_counter()
-        cv = cross_validate(data, config, "pairs", cv_folds, config.seed, log=_log, labels=labels)
+        cv = cross_validate(data, config, scheme_folds(data, "pairs", cv_folds, config.seed), log=_log, labels=labels)
         cv.pop("predictions")
+        cv.update(scheme="pairs", seed=config.seed)
         cv["seconds"] = round(time.perf_counter() - started, 1)
         metrics["cv_pairs"] = cv
         _log(f"pair-grouped {cv_folds}-fold CV: R² {cv['model']['r2']:.3f}, RMSE {cv['model']['rmse']:.3f} "
              f"(COSMO-RS on its rows: R² {cv['cosmo_rs']['r2']:.3f}, RMSE {cv['cosmo_rs']['rmse']:.3f})")
-    ensemble, vocabulary, info = train_ensemble(data.exp, data.cosmo, config, log=_log, labels=labels)
+    ensemble, vocabulary, info = train_ensemble(data.exp, data.cosmo, config, log=_log, labels=labels, hansen=data.hansen)
     manifest = write_artifact(
         ensemble,
         vocabulary,
         out,
-        training={"config": config.to_dict(), **info},
+        training={"config": config.to_dict(), **info, "domain": training_domain(data.exp)},
         data={"files": {**data.fingerprint, **label_fingerprint}, "exp_rows": int(len(data.exp)),
               "cosmo_rows": int(len(data.cosmo)), "label_rows": info["n_label_rows"],
               "temperature_k": [float(data.exp["temp_k"].min()), float(data.exp["temp_k"].max())]},
@@ -157,22 +181,34 @@ def fit(data_dir: Path, out: Path, members, max_steps, seed, cv_folds: int, limi
 
 @main.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
-@click.option("--scheme", type=click.Choice(["pairs", "polymers", "solvents"]), default="pairs", show_default=True)
+@click.option("--splits", "splits_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help='Split file {"folds": [{"test_rows": [row ids]}, ...]}; overrides --scheme/--folds/--seed.')
+@click.option("--scheme", type=click.Choice(["pairs", "polymers", "solvents"]), default="pairs", show_default=True,
+              help="Grouping of generated splits: pairs (paper), polymers (leave-polymers-out), solvents.")
 @click.option("--folds", type=click.IntRange(2), default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--members", type=click.IntRange(1), default=None)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated splits.")
+@click.option("--write-splits", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save the generated splits as a split file.")
+@CONFIG_OPTION
+@click.option("--members", type=click.IntRange(1), default=None, help="Ensemble size (default from the config).")
 @click.option("--task", type=click.Choice(["chi", "miscibility"]), default="chi", show_default=True,
               help="chi: grouped CV of experimental χ; miscibility: polymer-grouped CV on the PolySol labels.")
 @miscibility_weight_option
 @balance_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="metrics.json to write.")
-def cv(data_dir: Path, scheme: str, folds: int, seed: int, members, task: str, miscibility_weight, balance, out: Path) -> None:
-    """Grouped K-fold cross-validation of the shipped configuration (labels join training unless weight 0)."""
-    _require_training_extra()
-    from .evaluate import cross_validate, cross_validate_miscibility
+def cv(data_dir: Path, splits_path, scheme: str, folds: int, seed: int, write_splits, config_path, members, task: str,
+       miscibility_weight, balance, out: Path) -> None:
+    """Cross-validate the chosen configuration: every fold refits the whole pipeline on its training rows.
 
+    Labels join training unless the miscibility weight is 0; `--task miscibility` scores the
+    classifier by polymer-grouped CV on the PolySol labels instead of χ.
+    """
+    _require_training_extra()
+    from .evaluate import cross_validate, cross_validate_miscibility, scheme_folds
+    from .splits import SplitFileError, fold_positions, read_split_file, write_split_file
+
+    config = _config(config_path, members=members, miscibility_weight=miscibility_weight, miscibility_balance=balance)
     data = _load_data(data_dir)
-    config = _config(members, None, None, miscibility_weight, balance)
     labels = _load_labels(data_dir)[0] if config.miscibility_weight > 0 else None
     if task == "miscibility":
         if labels is None:
@@ -186,13 +222,25 @@ def cv(data_dir: Path, scheme: str, folds: int, seed: int, members, task: str, m
         out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         click.echo(_miscibility_line(result))
         return
+    try:
+        if splits_path is not None:
+            positions = fold_positions(read_split_file(splits_path), data.exp["row"], splits_path)
+            source = {"splits": str(splits_path)}
+        else:
+            positions = scheme_folds(data, scheme, folds, seed)
+            source = {"scheme": scheme, "seed": seed}
+    except SplitFileError as exc:
+        _fail(str(exc))
+    if write_splits is not None:
+        write_split_file(write_splits, positions, data.exp["row"])
     started = time.perf_counter()
-    result = cross_validate(data, config, scheme, folds, seed, log=_log, labels=labels)
-    result["seconds"] = round(time.perf_counter() - started, 1)
+    result = cross_validate(data, config, positions, log=_log, labels=labels)
+    result = {**source, **result, "seconds": round(time.perf_counter() - started, 1), "config": config.to_dict()}
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     m, c = result["model"], result["cosmo_rs"]
-    click.echo(f"{scheme}-grouped {folds}-fold: R² {m['r2']:.3f} RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} | "
-               f"COSMO-RS (n={c['n']}): R² {c['r2']:.3f} RMSE {c['rmse']:.3f}")
+    label = f"splits {splits_path.name}" if splits_path is not None else f"{scheme}-grouped"
+    click.echo(f"{label} {len(positions)}-fold: R² {m['r2']:.3f} RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} | "
+               f"COSMO-RS (n={c['n']}): R² {c['r2']:.3f} RMSE {c['rmse']:.3f} MAE {c['mae']:.3f} | {result['seconds']:.0f} s")
 
 
 @main.command("polysol-report")
@@ -222,3 +270,61 @@ def polysol_report(data_dir: Path) -> None:
     click.echo("\nnot converted:")
     for r in names[names["polymer"].isna()].itertuples():
         click.echo(f"  {r.polymer_name}  [{r.monomer}]  {r.reason}")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/tune_grid.json"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the CV splits and of every screened ensemble.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/chosen_config.json"), show_default=True,
+              help="Chosen configuration, read by `make train`.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/ablation.json"),
+              show_default=True, help="Ablation table (every candidate's CV figures).")
+@click.option("--reuse", is_flag=True, help="Reuse candidates already measured in REPORT under the same protocol.")
+def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: bool) -> None:
+    """Screen the accuracy levers by grouped CV and write the best configuration."""
+    _require_training_extra()
+    from .tune import read_grid, tune as run_tune
+
+    try:
+        spec = read_grid(grid)
+    except ValueError as exc:
+        _fail(str(exc))
+    data = _load_data(data_dir)
+    previous = json.loads(report.read_text(encoding="utf-8")) if reuse and report.is_file() else None
+    report.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(partial: dict) -> None:  # after every candidate: an interrupted search loses one run at most
+        report.write_text(json.dumps({"grid": str(grid), **partial}, indent=1) + "\n", encoding="utf-8")
+
+    def save_lpo(metrics: dict) -> None:  # the card's leave-polymers-out figures (screening ensemble size)
+        (report.parent / "lpo_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+
+    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save, save_lpo=save_lpo)
+    save(result)
+    chosen = {"chosen_by": f"chi-lite-train tune --grid {grid} --seed {seed} (candidate: {result['chosen']})",
+              "config": result["config"]}
+    out.write_text(json.dumps(chosen, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"chose {result['chosen']!r}; wrote {out} and {report}")
+
+
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"), show_default=True)
+@click.option("--lpo", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/lpo_metrics.json"), show_default=True)
+@click.option("--ablation", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/ablation.json"), show_default=True)
+@click.option("--pairs", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/pairs_metrics.json"),
+              show_default=True, help="Stored pair-grouped CV of the chosen configuration, used until the model is retrained.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True,
+              help="Only read when the manifest predates its training-domain record.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("MODEL_CARD.md"), show_default=True)
+def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path, out: Path) -> None:
+    """Write MODEL_CARD.md from the manifest, the stored LPO metrics and the ablation table."""
+    _require_training_extra()
+    from .card import CardInputError, render_card
+
+    try:
+        text = render_card(model_dir, lpo, ablation, data_dir, pairs)
+    except CardInputError as exc:
+        _fail(str(exc))
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")

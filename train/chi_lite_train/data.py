@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +12,8 @@ from chi_lite.artifact import sha256_of
 KELVIN_OFFSET = 273.15
 CHI_FILE = "mtl_chi/data_Chi.csv"
 COSMO_FILE = "mtl_chi/data_COSMO.csv"
+# Hansen δD, δP, δH (MPa^½): the solvents table first, the larger compounds table fills gaps.
+HANSEN_FILES = (("hansen/hsp_solvents.csv", ("D", "P", "H")), ("hansen/hsp_compounds.csv", ("dD", "dP", "dH")))
 
 
 @dataclass
@@ -25,6 +27,31 @@ class ChiData:
     exp: pd.DataFrame
     cosmo: pd.DataFrame
     fingerprint: dict[str, str]
+    hansen: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # canonical SMILES -> δD, δP, δH
+
+
+def canonical(smiles: str) -> str | None:
+    """RDKit canonical SMILES (None if unparsable): the key that joins Hansen tables to solvents."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) else None
+    return Chem.MolToSmiles(mol) if mol is not None else None
+
+
+def load_hansen(data_dir: Path) -> dict[str, tuple[float, float, float]]:
+    """Hansen parameters by canonical SMILES, for the auxiliary solvent-encoder target."""
+    table: dict[str, tuple[float, float, float]] = {}
+    for name, cols in HANSEN_FILES:
+        path = Path(data_dir) / name
+        if not path.is_file():
+            continue
+        raw = pd.read_csv(path).dropna(subset=["SMILES", *cols])
+        for smiles, *values in raw[["SMILES", *cols]].itertuples(index=False):
+            key = canonical(smiles)
+            if key is not None and key not in table:
+                table[key] = tuple(float(v) for v in values)
+    return table
 
 
 def load_chi_data(data_dir: Path) -> ChiData:
@@ -69,4 +96,22 @@ def load_chi_data(data_dir: Path) -> ChiData:
         }
     ).reset_index(drop=True)
     fingerprint = {CHI_FILE: sha256_of(chi_path), COSMO_FILE: sha256_of(cosmo_path)}
-    return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint)
+    fingerprint.update({name: sha256_of(data_dir / name) for name, _ in HANSEN_FILES if (data_dir / name).is_file()})
+    return ChiData(exp=exp, cosmo=cosmo, fingerprint=fingerprint, hansen=load_hansen(data_dir))
+
+
+def training_domain(exp: pd.DataFrame) -> dict:
+    """What the model has seen: counts, element set and polymer classes (for the card and `info`)."""
+    from rdkit import Chem
+
+    elements: set[str] = set()
+    for smiles in set(exp["polymer"]) | set(exp["solvent"]):
+        mol = Chem.MolFromSmiles(smiles)
+        elements |= {a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() > 0}
+    classes = exp.drop_duplicates("polymer")["polymer_class"].replace("", "unclassified").value_counts()
+    return {
+        "n_polymers": int(exp["polymer"].nunique()),
+        "n_solvents": int(exp["solvent"].nunique()),
+        "elements": sorted(elements, key=lambda s: Chem.GetPeriodicTable().GetAtomicNumber(s)),
+        "polymer_classes": {str(k): int(v) for k, v in classes.items()},
+    }

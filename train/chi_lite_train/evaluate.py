@@ -75,55 +75,75 @@ def _canonical_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"polymer": frame["polymer"].map(key), "solvent": frame["solvent"].map(key)}, index=frame.index)
 
 
-def _labels_outside(labels: pd.DataFrame | None, test: pd.DataFrame, scheme: str) -> pd.DataFrame | None:
-    """Labels that share nothing with the held-out χ rows (their pair, polymer or solvent)."""
+def _labels_outside(labels: pd.DataFrame | None, test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame | None:
+    """Labels that share nothing held out with the test χ rows.
+
+    A label of a test pair is dropped, and so is every label of a polymer or solvent that the
+    fold holds out entirely (absent from its training χ rows): leave-polymers-out stays strict.
+    """
     if labels is None:
         return None
-    keys = _canonical_keys(test)
-    if scheme == "pairs":
-        held = set(zip(keys["polymer"], keys["solvent"]))
-        return labels[[pair not in held for pair in zip(labels["polymer"], labels["solvent"])]]
-    column = SCHEMES[scheme]
-    return labels[~labels[column].isin(set(keys[column]))]
+    test_keys, train_keys = _canonical_keys(test), _canonical_keys(train)
+    held_pairs = set(zip(test_keys["polymer"], test_keys["solvent"]))
+    held_polymers = set(test_keys["polymer"]) - set(train_keys["polymer"])
+    held_solvents = set(test_keys["solvent"]) - set(train_keys["solvent"])
+    keep = [
+        (p, s) not in held_pairs and p not in held_polymers and s not in held_solvents
+        for p, s in zip(labels["polymer"], labels["solvent"])
+    ]
+    return labels[keep]
+def scheme_folds(data: ChiData, scheme: str, n_folds: int, seed: int) -> list[np.ndarray]:
+    """Grouped folds of the experimental rows: by pair, polymer or solvent."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
+    return grouped_folds(data.exp[SCHEMES[scheme]], n_folds, seed)
+
+
+def fold_training_rows(data: ChiData, test_pos: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Experimental and COSMO-RS rows a fold may train on.
+
+    Every experimental row outside the test fold, and the COSMO-RS rows of pairs that
+    have no test row: COSMO χ of a held-out pair would leak that pair into training.
+    """
+    exp = data.exp
+    test = exp.iloc[test_pos]
+    train = exp.drop(exp.index[test_pos])
+    cosmo = data.cosmo[~data.cosmo["pair"].isin(set(test["pair"]))]
+    return train, cosmo
 
 
 def cross_validate(
     data: ChiData,
     config: TrainConfig,
-    scheme: str = "pairs",
-    n_folds: int = 5,
-    seed: int = 0,
+    folds: list[np.ndarray],
     log: Callable[[str], None] = lambda _: None,
     labels: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Pooled test metrics of ``n_folds`` grouped folds, next to raw COSMO-RS on the same rows.
+    """Pooled test metrics over the folds (row positions), next to raw COSMO-RS on the same rows.
 
-    ``labels`` (miscibility, canonical SMILES) join training when the config weights them;
-    labels of held-out pairs (or polymers, solvents) are dropped like their COSMO-RS rows.
+    Everything learned — descriptor vocabulary, scalers, χ standardization, every member —
+    is fit inside ``train_ensemble`` on the fold's training rows only. ``labels`` (miscibility,
+    canonical SMILES) join training when the config weights them; labels of held-out pairs,
+    polymers or solvents are dropped like their COSMO-RS rows.
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; choose one of {sorted(SCHEMES)}")
     exp = data.exp
-    folds = grouped_folds(exp[SCHEMES[scheme]], n_folds, seed)
     predictions, fold_metrics = [], []
     for k, test_pos in enumerate(folds):
         test = exp.iloc[test_pos]
-        train = exp.drop(exp.index[test_pos])
-        # COSMO-RS rows of held-out pairs would leak the test pairs into training.
-        cosmo = data.cosmo[~data.cosmo["pair"].isin(set(test["pair"]))]
-        ensemble, vocabulary, _ = train_ensemble(train, cosmo, config, labels=_labels_outside(labels, test, scheme))
+        train, cosmo = fold_training_rows(data, test_pos)
+        ensemble, vocabulary, _ = train_ensemble(
+            train, cosmo, config, labels=_labels_outside(labels, test, train), hansen=data.hansen
+        )
         pred = predict_frame(ensemble, vocabulary, test)
         frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])
         predictions.append(frame)
         fold_metrics.append(regression_metrics(frame["chi"], frame["pred"]))
-        log(f"fold {k + 1}/{n_folds}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
+        log(f"fold {k + 1}/{len(folds)}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
     pooled = pd.concat(predictions).sort_values("row")
     baseline = cosmo_baseline(data, exp).loc[pooled.index]
     has = baseline.notna()
     return {
-        "scheme": scheme,
-        "folds_n": n_folds,
-        "seed": seed,
+        "folds_n": len(folds),
         "model": regression_metrics(pooled["chi"], pooled["pred"]),
         "model_on_cosmo_rows": regression_metrics(pooled["chi"][has], pooled["pred"][has]),
         "cosmo_rs": regression_metrics(pooled["chi"][has], baseline[has]),
@@ -158,7 +178,9 @@ def cross_validate_miscibility(
         held = set(test["polymer"])
         exp = data.exp[~exp_keys.isin(held)]
         cosmo = data.cosmo[~cosmo_keys.isin(held)]
-        ensemble, vocabulary, _ = train_ensemble(exp, cosmo, config, labels=labels.drop(labels.index[test_pos]))
+        ensemble, vocabulary, _ = train_ensemble(
+            exp, cosmo, config, labels=labels.drop(labels.index[test_pos]), hansen=data.hansen
+        )
         pred = predict_frame(ensemble, vocabulary, test.assign(temp_k=ROOM_TEMPERATURE_K))
         frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"])
         predictions.append(frame)

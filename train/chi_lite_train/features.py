@@ -12,11 +12,23 @@ from chi_lite.featurize.descriptors import candidate_descriptors
 from chi_lite.featurize.featurizer import Featurizer
 
 
-def _informative(matrix: np.ndarray, names: list[str]) -> list[str]:
-    """Drop columns that are non-finite somewhere, constant, or exact copies of an earlier column."""
+FAMILIES = ("all", "rdkit", "km")
+
+
+def in_family(name: str, family: str) -> bool:
+    """``rdkit``: RDKit's 2D descriptors; ``km``: the intensive per-atom kernel means; ``all``: both."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown descriptor family {family!r}; choose one of {FAMILIES}")
+    return family == "all" or (family == "km") == name.startswith("km_")
+
+
+def _informative(matrix: np.ndarray, names: list[str], family: str = "all") -> list[str]:
+    """Drop columns outside the family, non-finite somewhere, constant, or exact copies of an earlier column."""
     keep: list[str] = []
     seen: set[bytes] = set()
     for j, name in enumerate(names):
+        if not in_family(name, family):
+            continue
         column = matrix[:, j]
         if not np.all(np.isfinite(column)) or np.ptp(column) == 0:
             continue
@@ -37,11 +49,18 @@ def candidate_matrices(
     return names, np.array([probe.polymer(p) for p in polymers]), np.array([probe.solvent(s) for s in solvents])
 
 
-def choose_vocabulary(names: list[str], polymers: np.ndarray, solvents: np.ndarray, oligomer_length: int = 10) -> FeaturizerConfig:
-    """The descriptors that vary across the training molecules, per role."""
+def choose_vocabulary(
+    names: list[str],
+    polymers: np.ndarray,
+    solvents: np.ndarray,
+    oligomer_length: int = 10,
+    polymer_family: str = "all",
+    solvent_family: str = "all",
+) -> FeaturizerConfig:
+    """The descriptors of each role's family that vary across the training molecules."""
     return FeaturizerConfig(
-        polymer_descriptors=_informative(polymers, names),
-        solvent_descriptors=_informative(solvents, names),
+        polymer_descriptors=_informative(polymers, names, polymer_family),
+        solvent_descriptors=_informative(solvents, names, solvent_family),
         oligomer_length=oligomer_length,
         rdkit_version=rdkit.__version__,
     )

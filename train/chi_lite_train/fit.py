@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -36,6 +38,18 @@ class TrainConfig:
     # Third task (Aoki et al.): BCE on PolySol solvent / non-solvent labels at room temperature.
     miscibility_weight: float = 0.1  # 0 trains the two χ tasks only; 0.1 measured best of 3, 1, 0.3, 0.1
     miscibility_balance: bool = True  # weight each class by the inverse of its frequency (68 % are solvents)
+    # Accuracy levers (issue 3); defaults reproduce the issue-2 model.
+    input_noise: float = 0.0  # σ of Gaussian noise on standardized descriptors while training
+    polymer_features: str = "all"  # descriptor family per role: all | rdkit | km
+    solvent_features: str = "all"
+    hansen_weight: float = 0.0  # auxiliary δD/δP/δH target read off the solvent embedding (0: off)
+
+    def __post_init__(self) -> None:
+        from .features import FAMILIES
+
+        for name in ("polymer_features", "solvent_features"):
+            if getattr(self, name) not in FAMILIES:
+                raise ValueError(f"{name} must be one of {', '.join(FAMILIES)}, not {getattr(self, name)!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +58,35 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "TrainConfig":
+        """A copy with some fields replaced; an unknown field name is an error, not a silent no-op."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}")
+        return TrainConfig(**{**self.to_dict(), **overrides})
+
+
+# The configuration `make tune` chose; `make train` and `chi-lite-train cv` start from it.
+CHOSEN_CONFIG = Path(__file__).resolve().parents[1] / "chosen_config.json"
+
+
+def load_config(path: Path | None = None) -> TrainConfig:
+    """The chosen configuration (``path`` or train/chosen_config.json); defaults if the file is absent."""
+    if path is None:
+        if not CHOSEN_CONFIG.is_file():  # e.g. an installed wheel: no train/ folder
+            return TrainConfig()
+        path = CHOSEN_CONFIG
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"config file {path} not found") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+        raise ValueError(f'config file {path} must be an object with a "config" object')
+    return TrainConfig().with_overrides(doc["config"])
 
 
 @dataclass
@@ -58,6 +101,7 @@ class _Tensors:
     y: torch.Tensor
     is_cosmo: torch.Tensor
     pair: np.ndarray
+    hansen: torch.Tensor  # (solvents, 3) standardized δD, δP, δH; NaN where unknown
     labels: "_LabelTensors | None" = None
 
 
@@ -81,9 +125,13 @@ def _row_tensors(rows: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int
     )
 
 
-def _embed(member: SphereNet, t: _Tensors) -> tuple[torch.Tensor, torch.Tensor]:
+def _embed(member: SphereNet, t: _Tensors, noise: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Every molecule through its encoder once; the χ and miscibility losses share the result."""
-    return member.embed_polymer(t.polymers), member.embed_solvent(t.solvents)
+    xp, xs = t.polymers, t.solvents
+    if noise > 0:  # input noise: smooths the encoders where only 46 polymers pin them down
+        xp = xp + noise * torch.randn_like(xp)
+        xs = xs + noise * torch.randn_like(xs)
+    return member.embed_polymer(xp), member.embed_solvent(xs)
 
 
 def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor, embedded=None) -> torch.Tensor:
@@ -133,16 +181,24 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     label_masks = _label_split(t, config, rng)
 
     member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
-    optimizer = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    parameters = list(member.parameters())
+    has_hansen = ~torch.isnan(t.hansen).any(dim=1)
+    if config.hansen_weight > 0:  # a linear read-out, used in training only (not exported)
+        hansen_head = torch.nn.Linear(2 * config.latent, 3)
+        parameters += list(hansen_head.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     best = (float("inf"), 0, copy.deepcopy(member.state_dict()))
     for step in range(1, config.max_steps + 1):
         member.train()
         optimizer.zero_grad()
-        embedded = _embed(member, t)
+        embedded = _embed(member, t, config.input_noise)
         residual = _predict_scaled(member, t, train_mask, embedded) - t.y[train_mask]
         loss = (weights * residual**2).sum() / weights.sum()
         if label_masks is not None:
             loss = loss + config.miscibility_weight * _bce(member, t, label_masks[0], embedded)
+        if config.hansen_weight > 0 and bool(has_hansen.any()):
+            hansen_pred = hansen_head(member.embed_solvent(t.solvents[has_hansen]))
+            loss = loss + config.hansen_weight * torch.mean((hansen_pred - t.hansen[has_hansen]) ** 2)
         loss.backward()
         optimizer.step()
         if step % config.eval_every == 0:
@@ -161,12 +217,24 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     return member, {"val_loss": best[0], "best_step": best[1], "steps": step}
 
 
+def _hansen_targets(solvents: list[str], hansen: dict[str, tuple[float, float, float]]) -> torch.Tensor:
+    """Standardized δD, δP, δH per training solvent (NaN rows where the tables lack it)."""
+    from .data import canonical
+
+    table = np.array([hansen.get(canonical(s), (np.nan,) * 3) for s in solvents], dtype=np.float64).reshape(-1, 3)
+    known = ~np.isnan(table).any(axis=1)
+    if known.sum() >= 2:
+        table = (table - table[known].mean(axis=0)) / table[known].std(axis=0)
+    return torch.tensor(table, dtype=torch.float32)
+
+
 def train_ensemble(
     exp: pd.DataFrame,
     cosmo: pd.DataFrame,
     config: TrainConfig,
     log: Callable[[str], None] = lambda _: None,
     labels: pd.DataFrame | None = None,
+    hansen: dict[str, tuple[float, float, float]] | None = None,
 ) -> tuple[ChiEnsemble, FeaturizerConfig, dict[str, Any]]:
     """Fit vocabulary, scalers and all members on exactly these rows.
 
@@ -189,7 +257,9 @@ def train_ensemble(
     names, p_all, s_all = candidate_matrices(polymers, solvents, config.oligomer_length)
     if labels is not None:
         labels, polymers, solvents, p_all, s_all = _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config, log)
-    vocabulary = choose_vocabulary(names, p_all, s_all, config.oligomer_length)
+    vocabulary = choose_vocabulary(
+        names, p_all, s_all, config.oligomer_length, config.polymer_features, config.solvent_features
+    )
     p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
     s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
     featurize_s = time.perf_counter() - started
@@ -214,6 +284,7 @@ def train_ensemble(
             y=y,
             is_cosmo=torch.tensor(rows["is_cosmo"].to_numpy()),
             pair=rows["pair"].to_numpy(),
+            hansen=_hansen_targets(solvents, hansen or {}),
             labels=None if labels is None else _label_tensors(labels, p_pos, s_pos, config),
         )
     members, member_info = [], []

@@ -44,6 +44,19 @@ def _card(manifest, directory) -> str:
             f"miscibility  polymer-grouped {mcv['folds_n']}-fold CV on {m['n']} PolySol labels: accuracy {m['accuracy']:.3f}, "
             f"ROC AUC {m['roc_auc']:.3f} (rule χ < 0.5: accuracy {rule['accuracy']:.3f}, AUC {rule['roc_auc']:.3f})"
         )
+    lpo = manifest.metrics.get("cv_polymers")
+    if lpo:
+        m, c = lpo["model"], lpo["cosmo_rs"]
+        note = "" if lpo.get("config_matches", True) else " [measured with another configuration]"
+        lines.append(
+            f"extrapol.    leave-polymers-out {lpo['folds_n']}-fold CV ({lpo.get('members')} members): R² {m['r2']:.3f}, "
+            f"RMSE {m['rmse']:.3f}; raw COSMO-RS R² {c['r2']:.3f}, RMSE {c['rmse']:.3f}{note}"
+        )
+    domain = manifest.training.get("domain")
+    if domain:
+        lines.append(
+            f"domain       {domain['n_polymers']} polymers, {domain['n_solvents']} solvents, elements {' '.join(domain['elements'])}"
+        )
     if "parity_max_abs_chi" in manifest.metrics:
         lines.append(f"parity       torch vs onnxruntime max |Δχ| {manifest.metrics['parity_max_abs_chi']:.1e}")
     lines.append("versions     " + ", ".join(f"{k} {v}" for k, v in manifest.versions.items()))

@@ -111,7 +111,7 @@ def test_miscibility_cv_holds_out_every_trace_of_a_test_polymer(monkeypatch):
                            "solvent": ["O", "O", "CCO", "CO", "O"], "label": [1, 0, 1, 0, 1]})
     seen = []
 
-    def fake_train(exp_rows, cosmo_rows, config, log=None, labels=None):
+    def fake_train(exp_rows, cosmo_rows, config, log=None, labels=None, hansen=None):
         seen.append((exp_rows, cosmo_rows, labels))
         return None, None, {}
 

@@ -146,6 +146,12 @@ def test_http_endpoints_answer_like_stdio(http_server, tiny_model_dir):
         {"polymer": PS, "solvent": "C(", "temperature": 25}, {"polymer": "*CCO*", "solvent": "O", "temperature": 30}]})
     assert status == 200 and "invalid solvent SMILES" in answer["result"][0]["error"]
     assert answer["result"][1]["chi"] == pytest.approx(predictor.predict("*CCO*", "O", 30).chi, abs=1e-7)
+    status, ranked = http_server.post("/screen", {"id": "s", "polymer": "polystyrene", "solvents": ["O", "toluene", "C("], "top": 2})
+    assert status == 200 and [r["line"] for r in ranked["result"]["rows"]] == sorted(
+        [1, 2], key=lambda line: predictor.predict(PS, ["O", TOLUENE][line - 1], 25).chi)
+    assert ranked["result"]["bad_rows"][0]["line"] == 3
+    status, refused = http_server.post("/screen", {"polymer": PS, "library": "/etc/passwd"})
+    assert status == 400 and "'library' must be" in refused["error"]
     status, card = http_server.call("GET", "/model")
     assert status == 200 and card["result"]["directory"] == str(tiny_model_dir)
     status, health = http_server.call("GET", "/health")

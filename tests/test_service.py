@@ -126,3 +126,54 @@ def test_concurrent_callers_get_their_own_answers(predictor):
     for i, (solvent, answer) in enumerate(answers):
         assert answer["id"] == i and answer["result"]["solvent"] == solvent
         assert answer["result"]["chi"] == pytest.approx(expected[solvent], abs=1e-7)
+
+
+@pytest.fixture(scope="module")
+def screening_service(tiny_model_dir) -> ChiService:
+    from chi_lite.screening import Screener
+
+    screener = Screener(tiny_model_dir)
+    return ChiService(screener.predictor, max_batch=5, screener=screener)
+
+
+def test_screen_builtin_ranks_like_the_screening_api(screening_service):
+    answer = screening_service.handle({"id": 7, "op": "screen", "polymer": "polystyrene", "temperature": 25, "top": 4})
+    result = answer["result"]
+    direct = screening_service.screener.screen(["polystyrene"], "builtin", 25, top=4)
+    assert answer["id"] == 7 and result["polymer_smiles"] == [PS]
+    assert [r["smiles"] for r in result["rows"]] == [r["smiles"] for r in direct.rows]
+    chis = [r["chi"] for r in result["rows"]]
+    assert len(chis) == 4 and chis == sorted(chis)
+
+
+def test_screen_inline_solvents_keep_positions_and_report_bad_ones(screening_service, predictor):
+    answer = screening_service.handle(
+        {"id": 8, "op": "screen", "polymers": [PS, "*CCO*"], "solvents": ["toluene", "C(", "O"], "top": 10}
+    )["result"]
+    assert answer["rows_read"] == 3 and answer["bad_rows"][0]["line"] == 2
+    assert sorted(r["line"] for r in answer["rows"]) == [1, 3]
+    water = next(r for r in answer["rows"] if r["line"] == 3)
+    assert water[f"chi[{PS}]"] == pytest.approx(predictor.predict(PS, "O", 25).chi, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "request_, message",
+    [
+        ({"id": 3, "op": "screen"}, "give 'polymer'"),
+        ({"id": 3, "op": "screen", "polymer": PS, "library": "/etc/passwd"}, "'library' must be \"builtin\""),
+        ({"id": 3, "op": "screen", "polymer": PS, "top": 0}, "'top' must be an integer"),
+        ({"id": 3, "op": "screen", "polymer": PS, "solvents": ["O"] * 6}, "limit is 5"),
+        ({"id": 3, "op": "screen", "polymer": PS, "solvents": ["O\nCCO"]}, "one non-empty line"),
+        ({"id": 3, "op": "screen", "polymer": PS, "sort": "p_miscible"}, "use --sort chi"),
+        ({"id": 3, "op": "screen", "polymer": "polystyrne"}, "polystyrene"),
+        ({"id": 3, "op": "screen", "polymer": PS, "topp": 3}, "unknown field(s) 'topp'"),
+    ],
+)
+def test_screen_refusals_answer_in_one_line(screening_service, request_, message):
+    answer = screening_service.handle(request_)
+    assert answer == {"id": 3, "error": answer["error"]}
+    assert message in answer["error"] and "\n" not in answer["error"]
+
+
+def test_screen_op_exists_only_with_a_screener(service):
+    assert "unknown op 'screen'" in service.handle({"id": 1, "op": "screen", "polymer": PS})["error"]

@@ -21,6 +21,7 @@ from .service import MAX_REQUEST_BYTES, ChiService, encode, salvage_id
 # path -> (method, op). Adding an op to HTTP is one entry here.
 HTTP_ROUTES: dict[str, tuple[str, str]] = {
     "/predict": ("POST", "predict"),
+    "/screen": ("POST", "screen"),
     "/model": ("GET", "info"),
     "/health": ("GET", "health"),
 }

@@ -1,6 +1,6 @@
 """The serve protocol, shared by `chi-lite serve --stdio` and `--http`.
 
-A request is a JSON object ``{"id": …, "op": "predict" | "info" | "health", …}``;
+A request is a JSON object ``{"id": …, "op": "predict" | "screen" | "info" | "health", …}``;
 the answer is ``{"id": …, "result": …}`` or ``{"id": …, "error": "…"}``. Ops are
 a dispatch table (``ChiService.ops``), so a new request type is one entry here
 (plus one route in ``server.HTTP_ROUTES`` to reach it over HTTP).
@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
 from .errors import ChiLiteError, RequestError
 from .flory_huggins import check_chain_length
 
-MAX_BATCH = 1000  # pairs per predict request
+MAX_BATCH = 1000  # pairs per predict request; solvents per inline screen library
+MAX_TOP = 1000  # ranked rows one screen answer may carry
 MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
@@ -33,9 +36,13 @@ Op = Callable[[dict[str, Any]], Any]
 class ChiService:
     """One loaded model behind the protocol's ops; safe to call from many threads."""
 
-    def __init__(self, predictor: Any, *, max_batch: int = MAX_BATCH) -> None:
-        """Serve ``predictor`` (a loaded ChiPredictor); batches larger than ``max_batch`` are refused."""
+    def __init__(self, predictor: Any, *, max_batch: int = MAX_BATCH, screener: Any = None) -> None:
+        """Serve ``predictor`` (a loaded ChiPredictor); batches larger than ``max_batch`` are refused.
+
+        ``screener`` (a chi_lite.Screener built on the same predictor) enables the screen op.
+        """
         self.predictor = predictor
+        self.screener = screener
         self.max_batch = max_batch
         # The predictor's descriptor caches are OrderedDict LRUs: not safe to mutate from
         # two threads at once, so every call into it holds this lock.
@@ -48,6 +55,8 @@ class ChiService:
             "info": self.info,
             "health": self.health,
         }
+        if screener is not None:
+            self.ops["screen"] = self.screen
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -130,6 +139,70 @@ class ChiService:
             outcome = next(outcomes)
             results.append(_shape(outcome.result, chain_length) if outcome.ok else {**_echo(row), "error": outcome.error})
         return results
+
+    def screen(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Rank solvents for one polymer (or several: a matrix ranked by the first).
+
+        ``library`` is "builtin" (default) or ``solvents``, an inline list of SMILES or names;
+        a server never reads library paths sent by its clients. Optional: ``temperature``
+        (25 °C), ``kelvin``, ``top`` (10), ``sort`` (chi | p_miscible), ``chain_length``.
+        """
+        _only(request, {"id", "op", "polymer", "polymers", "library", "solvents", "temperature", "kelvin", "top",
+                        "sort", "chain_length"})
+        polymers = request.get("polymers", [request["polymer"]] if "polymer" in request else None)
+        if not isinstance(polymers, list) or not polymers or not all(isinstance(p, str) for p in polymers):
+            raise RequestError("give 'polymer' (a name or SMILES) or 'polymers' (a non-empty list of them)")
+        if "polymer" in request and "polymers" in request:
+            raise RequestError("give 'polymer' or 'polymers', not both")
+        kelvin = request.get("kelvin", False)
+        if not isinstance(kelvin, bool):
+            raise RequestError("'kelvin' must be true or false")
+        temperature = request.get("temperature", 25.0)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float, str)):
+            raise RequestError("'temperature' must be a number")
+        top = request.get("top", 10)
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+            raise RequestError(f"'top' must be an integer from 1 to {MAX_TOP}")
+        sort = request.get("sort", "chi")
+        chain_length = request.get("chain_length")
+        if chain_length is not None and (isinstance(chain_length, bool) or not isinstance(chain_length, (int, float, str))):
+            raise RequestError("'chain_length' must be a number")
+        if "solvents" in request:
+            if "library" in request:
+                raise RequestError("give 'library' or 'solvents', not both")
+            return self._screen_inline(request["solvents"], polymers, temperature, kelvin, top, sort, chain_length)
+        library = request.get("library", "builtin")
+        if library != "builtin":
+            raise RequestError("'library' must be \"builtin\"; send other solvents inline as 'solvents': [...]")
+        return self._screen(polymers, "builtin", temperature, kelvin, top, sort, chain_length)
+
+    def _screen_inline(self, solvents: Any, *args: Any) -> dict[str, Any]:
+        """An inline library goes through the same streaming path as a file; ``line`` is its 1-based position."""
+        if not isinstance(solvents, list) or not solvents or not all(isinstance(s, str) for s in solvents):
+            raise RequestError("'solvents' must be a non-empty list of SMILES or names")
+        if len(solvents) > self.max_batch:
+            raise RequestError(f"{len(solvents)} solvents in one request; the limit is {self.max_batch}", status=413)
+        if any(not s.strip() or any(c in s for c in "\r\n") for s in solvents):
+            raise RequestError("every entry of 'solvents' must be one non-empty line")
+        with tempfile.TemporaryDirectory(prefix="chi-lite-serve-") as folder:
+            path = Path(folder) / "library.smi"
+            path.write_text("".join(s.strip() + "\n" for s in solvents), encoding="utf-8")
+            return self._screen(args[0], path, *args[1:])
+
+    def _screen(self, polymers, library, temperature, kelvin, top, sort, chain_length) -> dict[str, Any]:
+        with self._lock:  # the screener shares the predictor's caches
+            result = self.screener.screen(
+                polymers, library, temperature, kelvin=kelvin, top=top, sort=sort, chain_length=chain_length
+            )
+        return {
+            "polymers": result.polymers,
+            "polymer_smiles": result.polymer_smiles,
+            "temperature_k": result.temperature_k,
+            "sort": result.sort,
+            "rows_read": result.rows_read,
+            "rows": result.rows,
+            "bad_rows": [{"line": line, "error": error} for line, error in result.bad_rows],
+        }
 
     def info(self, request: dict[str, Any]) -> dict[str, Any]:
         """The model card (the manifest, as `chi-lite info --format json` prints it)."""

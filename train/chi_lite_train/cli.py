@@ -300,7 +300,10 @@ def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: 
     def save_lpo(metrics: dict) -> None:  # the card's leave-polymers-out figures (screening ensemble size)
         (report.parent / "lpo_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
 
-    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save, save_lpo=save_lpo)
+    from .fit import TrainConfig
+
+    labels = _load_labels(data_dir)[0] if TrainConfig().with_overrides(spec.get("base", {})).miscibility_weight > 0 else None
+    result = run_tune(data, spec, seed, log=_log, previous=previous, save=save, save_lpo=save_lpo, labels=labels)
     save(result)
     chosen = {"chosen_by": f"chi-lite-train tune --grid {grid} --seed {seed} (candidate: {result['chosen']})",
               "config": result["config"]}

@@ -31,10 +31,10 @@ def read_grid(path: Path) -> dict[str, Any]:
     return grid
 
 
-def _cv(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int) -> dict[str, Any]:
+def _cv(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int, labels=None) -> dict[str, Any]:
     """A full `chi-lite-train cv` metrics document (same fields as the command writes)."""
     started = time.perf_counter()
-    result = cross_validate(data, config, scheme_folds(data, scheme, folds, seed))
+    result = cross_validate(data, config, scheme_folds(data, scheme, folds, seed), labels=labels)
     return {"scheme": scheme, "seed": seed, **result, "seconds": round(time.perf_counter() - started, 1),
             "config": config.to_dict()}
 
@@ -43,8 +43,8 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
     return {**{k: round(v, 4) for k, v in result["model"].items() if k != "n"}, "seconds": result["seconds"]}
 
 
-def _score(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int) -> dict[str, Any]:
-    return _summary(_cv(data, config, scheme, folds, seed))
+def _score(data: ChiData, config: TrainConfig, scheme: str, folds: int, seed: int, labels=None) -> dict[str, Any]:
+    return _summary(_cv(data, config, scheme, folds, seed, labels))
 
 
 def _combine(base: dict[str, Any], winners: list[dict[str, Any]]) -> dict[str, Any]:
@@ -75,12 +75,13 @@ def _key(overrides: dict[str, Any]) -> str:
     return json.dumps(overrides, sort_keys=True)
 
 
-def _reusable(previous: dict[str, Any] | None, grid: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+def _reusable(previous: dict[str, Any] | None, grid: dict[str, Any], seed: int, with_labels: bool) -> dict[str, dict[str, Any]]:
     """Rows of an earlier report measured under the same protocol, by their settings."""
     if not previous:
         return {}
     same = (previous.get("seed") == seed and previous.get("folds") == int(grid.get("folds", 5))
-            and previous.get("screen_members") == int(grid.get("members", 3)) and previous.get("base", {}) == grid.get("base", {}))
+            and previous.get("screen_members") == int(grid.get("members", 3)) and previous.get("base", {}) == grid.get("base", {})
+            and previous.get("miscibility_labels", False) == with_labels)
     return {_key(r["set"]): r for r in previous.get("rows", [])} if same else {}
 
 
@@ -92,27 +93,29 @@ def tune(
     previous: dict[str, Any] | None = None,
     save: Callable[[dict[str, Any]], None] = lambda _: None,
     save_lpo: Callable[[dict[str, Any]], None] = lambda _: None,
+    labels: Any = None,
 ) -> dict[str, Any]:
     """Screen every lever by pair-grouped CV, combine those that beat the baseline, check the
     baseline and the best candidates leave-polymers-out too, and return the ablation table.
 
     ``previous`` (an earlier report of the same protocol) lets an interrupted or extended
     search reuse the candidates it already measured; training is deterministic, so a rerun
-    would give the same figures."""
+    would give the same figures. ``labels`` (PolySol miscibility) train the third task in every
+    fold, as `make train` does, when the configuration weights it."""
     screen = {"members": int(grid.get("members", 3))}
     folds, min_gain = int(grid.get("folds", 5)), float(grid.get("min_gain", 0.01))
     base = dict(grid.get("base", {}))
     rows: list[dict[str, Any]] = []
-    cache = _reusable(previous, grid, seed)
+    cache = _reusable(previous, grid, seed, labels is not None)
     header = {"seed": seed, "folds": folds, "screen_members": screen["members"], "min_gain": min_gain,
-              "lpo_gain": float(grid.get("lpo_gain", 0.05)), "base": base}
+              "lpo_gain": float(grid.get("lpo_gain", 0.05)), "base": base, "miscibility_labels": labels is not None}
 
     def run(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
         config = TrainConfig().with_overrides({**base, **overrides, **screen, "seed": seed})
         if _key(overrides) in cache:
             row = {**cache[_key(overrides)], "name": name}
         else:
-            row = {"name": name, "set": overrides, "pairs": _score(data, config, "pairs", folds, seed)}
+            row = {"name": name, "set": overrides, "pairs": _score(data, config, "pairs", folds, seed, labels)}
         rows.append(row)
         save({**header, "chosen": None, "rows": rows})
         log(f"{name:<28} pairs R² {row['pairs']['r2']:.3f} RMSE {row['pairs']['rmse']:.3f} ({row['pairs']['seconds']:.0f} s)")
@@ -132,7 +135,7 @@ def tune(
     for row in [baseline, *others]:
         if "polymers" not in row:
             config = TrainConfig().with_overrides({**base, **row["set"], **screen, "seed": seed})
-            scored_lpo[id(row)] = _cv(data, config, "polymers", folds, seed)
+            scored_lpo[id(row)] = _cv(data, config, "polymers", folds, seed, labels)
             row["polymers"] = _summary(scored_lpo[id(row)])
             save({**header, "chosen": None, "rows": rows})
         log(f"{row['name']:<28} LPO   R² {row['polymers']['r2']:.3f} RMSE {row['polymers']['rmse']:.3f}")

@@ -88,6 +88,9 @@ def test_chain_length_adds_the_flory_huggins_verdict(tiny_model_dir, tmp_path):
         (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "0"], "below 1"),
         (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "-3"], "below 1"),
         (["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "long"], "not a number"),
+        (["phase", "--polymer", PS, "--solvent", TOLUENE, "--chain-length", "100", "--plot", "/nonexistent/dir/p.png"],
+         "No such file or directory: /nonexistent/dir/p.png"),
+        (["screen", "--polymer", PS, "--top", "3", "--output", "/nonexistent/dir/ranked.csv"], "No such file or directory"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tiny_model_dir, args, message):

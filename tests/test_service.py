@@ -152,6 +152,8 @@ def test_screen_inline_solvents_keep_positions_and_report_bad_ones(screening_ser
     )["result"]
     assert answer["rows_read"] == 3 and answer["bad_rows"][0]["line"] == 2
     assert sorted(r["line"] for r in answer["rows"]) == [1, 3]
+    toluene = next(r for r in answer["rows"] if r["line"] == 1)
+    assert (toluene["name"], toluene["smiles"]) == ("toluene", TOLUENE)
     water = next(r for r in answer["rows"] if r["line"] == 3)
     assert water[f"chi[{PS}]"] == pytest.approx(predictor.predict(PS, "O", 25).chi, abs=1e-5)
 

@@ -186,7 +186,7 @@ class ChiService:
             raise RequestError("every entry of 'solvents' must be one non-empty line")
         with tempfile.TemporaryDirectory(prefix="chi-lite-serve-") as folder:
             path = Path(folder) / "library.smi"
-            path.write_text("".join(s.strip() + "\n" for s in solvents), encoding="utf-8")
+            path.write_text("".join(_library_line(s.strip()) + "\n" for s in solvents), encoding="utf-8")
             return self._screen(args[0], path, *args[1:])
 
     def _screen(self, polymers, library, temperature, kelvin, top, sort, chain_length) -> dict[str, Any]:
@@ -218,6 +218,14 @@ class ChiService:
             "uptime_s": round(time.monotonic() - self._started, 3),
             "requests_served": self._served,
         }
+
+
+def _library_line(text: str) -> str:
+    """A known solvent name becomes "SMILES name", so its row shows both; anything else stays as sent."""
+    from .names import lookup
+
+    entry = lookup("solvents", text)
+    return f"{entry.smiles} {text}" if entry is not None else text
 
 
 def _shape(prediction: Any, chain_length: float | None) -> dict[str, Any]:

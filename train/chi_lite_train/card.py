@@ -186,7 +186,7 @@ def render_card(
         "",
         "## Configuration (chosen by the search; `make train` reads train/chosen_config.json)",
         "```json",
-        json.dumps(chosen or config, indent=1),
+        json.dumps(config if config and (not chosen or _same_config(config, chosen)) else chosen, indent=1),
         "```",
         f"Descriptors: {len(f.polymer_descriptors)} polymer and {len(f.solvent_descriptors)} solvent RDKit descriptors "
         f"(polymers as a cyclic {f.oligomer_length}-mer).",
@@ -197,6 +197,10 @@ def render_card(
         "- Homopolymers and small-molecule solvents only; no copolymers, blends, molecular weight or concentration dependence.",
         "- χ is a single (A, B) per pair: no composition dependence, no C/T² curvature.",
         "- Elements outside the training set, or temperatures outside the training range, are out of domain.",
+        "- Water, and other solvents absent from the χ data, are seen only through the PolySol labels and the "
+        "Hansen target: their χ is an extrapolation (the ranking is more trustworthy than the value).",
+        "- `p_miscible` is a room-temperature, long-chain verdict learned from handbook labels; it does not depend on "
+        "temperature or chain length (use the Flory–Huggins fields for those).",
         "- Sources disagree by ≈ 0.15 RMSE for the same pair and temperature, which caps any model's accuracy.",
         "",
     ]

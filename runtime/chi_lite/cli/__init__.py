@@ -62,4 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:  # an output, plot or cache path that cannot be written: the user's to fix
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -104,6 +104,9 @@ class ChiHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = True
+    # socketserver's default listen backlog is 5: a burst of clients on a busy machine
+    # overflows it and some connections are reset before a thread can accept them.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], service: ChiService, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
         self.service = service

@@ -13,6 +13,7 @@ standard deviation over the K members: no descriptors, no network.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -129,9 +130,9 @@ class FactorizedModel:
                 "it was exported by an older chi-lite; retrain it (make train) to screen libraries"
             )
         directory = artifact.directory
+        self._head_path, self._threads = directory / graphs["pair_head"], threads
         self.polymer_session = create_session(directory / graphs["polymer_encoder"], threads)
         self.solvent_session = create_session(directory / graphs["solvent_encoder"], threads)
-        self.head_session = create_session(directory / graphs["pair_head"], threads)
         with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
             self.head = HeadWeights(
                 weight=data["weight"], bias=data["bias"], chi_mean=float(data["chi_mean"]),
@@ -151,6 +152,11 @@ class FactorizedModel:
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""
         return self.solvent_session.run(None, {"solvent_descriptors": descriptors.astype(np.float32)})[0]
+
+    @cached_property
+    def head_session(self):
+        """The exported head graph, built on first use: screening scores with the numpy path instead."""
+        return create_session(self._head_path, self._threads)
 
     def pair_head(self, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray, temperature_k: np.ndarray):
         """chi, chi_std, A, B, p_miscible through the exported head graph (the reference for the numpy path)."""

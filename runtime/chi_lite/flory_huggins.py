@@ -54,6 +54,14 @@ def critical_phi(n: float) -> float:
 
 def miscibility_probability(chi: np.ndarray | float, chi_std: np.ndarray | float, n: float) -> np.ndarray | float:
     """P[χ < χ_c(N)] with χ ~ Normal(chi, chi_std) (the ensemble's spread); a step when chi_std is 0."""
+    if np.ndim(chi) == 0 and np.ndim(chi_std) == 0:  # one pair (predict, serve, screen rows): plain floats
+        c, sd = float(chi), float(chi_std)
+        if not (math.isfinite(c) and math.isfinite(sd)):
+            return math.nan
+        margin = critical_chi(n) - c
+        if sd > 0:
+            return 0.5 * math.erfc(-(margin / sd) / math.sqrt(2.0))
+        return 1.0 if margin > 0 else 0.0 if margin < 0 else 0.5
     chi_a = np.asarray(chi, dtype=float)
     std_a = np.asarray(chi_std, dtype=float)
     margin = critical_chi(n) - chi_a

@@ -100,13 +100,9 @@ class ChiService:
         Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (adds the Flory–Huggins
         chi_critical, miscible and p_miscible_fh to every result).
         """
-        kelvin = request.get("kelvin", False)
-        if not isinstance(kelvin, bool):
-            raise RequestError("'kelvin' must be true or false")
-        chain_length = request.get("chain_length")
+        kelvin = _kelvin(request)
+        chain_length = _number_field(request, "chain_length")
         if chain_length is not None:
-            if isinstance(chain_length, bool) or not isinstance(chain_length, (int, float, str)):
-                raise RequestError("'chain_length' must be a number")
             chain_length = check_chain_length(chain_length)
         if "pairs" in request:
             _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
@@ -154,19 +150,13 @@ class ChiService:
             raise RequestError("give 'polymer' (a name or SMILES) or 'polymers' (a non-empty list of them)")
         if "polymer" in request and "polymers" in request:
             raise RequestError("give 'polymer' or 'polymers', not both")
-        kelvin = request.get("kelvin", False)
-        if not isinstance(kelvin, bool):
-            raise RequestError("'kelvin' must be true or false")
-        temperature = request.get("temperature", 25.0)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float, str)):
-            raise RequestError("'temperature' must be a number")
+        kelvin = _kelvin(request)
+        temperature = _number_field(request, "temperature", 25.0)
         top = request.get("top", 10)
         if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
             raise RequestError(f"'top' must be an integer from 1 to {MAX_TOP}")
         sort = request.get("sort", "chi")
-        chain_length = request.get("chain_length")
-        if chain_length is not None and (isinstance(chain_length, bool) or not isinstance(chain_length, (int, float, str))):
-            raise RequestError("'chain_length' must be a number")
+        chain_length = _number_field(request, "chain_length")
         if "solvents" in request:
             if "library" in request:
                 raise RequestError("give 'library' or 'solvents', not both")
@@ -236,6 +226,25 @@ def _shape(prediction: Any, chain_length: float | None) -> dict[str, Any]:
     return out
 
 
+def _is_number(value: Any) -> bool:
+    """A JSON number or a numeric string (checked later); true/false are not numbers here."""
+    return not isinstance(value, bool) and isinstance(value, (int, float, str))
+
+
+def _number_field(request: dict[str, Any], name: str, default: Any = None) -> Any:
+    value = request.get(name, default)
+    if value is not None and not _is_number(value):
+        raise RequestError(f"'{name}' must be a number")
+    return value
+
+
+def _kelvin(request: dict[str, Any]) -> bool:
+    kelvin = request.get("kelvin", False)
+    if not isinstance(kelvin, bool):
+        raise RequestError("'kelvin' must be true or false")
+    return kelvin
+
+
 def _only(request: dict[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(request) - allowed)
     if extra:
@@ -252,7 +261,7 @@ def _pair_problem(pair: Any) -> str:
     for name in ("polymer", "solvent"):
         if not isinstance(pair[name], str):
             return f"'{name}' must be a string"
-    if isinstance(pair["temperature"], bool) or not isinstance(pair["temperature"], (int, float, str)):
+    if not _is_number(pair["temperature"]):
         return "'temperature' must be a number"
     extra = sorted(set(pair) - set(_PAIR_FIELDS))
     if extra:

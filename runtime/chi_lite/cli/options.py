@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -32,3 +33,8 @@ format_option = click.option(
 def chain_length_option(help: str, required: bool = False):
     """--chain-length N: segments per chain (polymer molar volume / solvent molar volume), checked later."""
     return click.option("--chain-length", "chain_length", required=required, help=help)
+
+
+def default_format(fmt: str | None, output_path: Path | None) -> str:
+    """A table for a person at a terminal; csv into a file or a pipe, unless --format says otherwise."""
+    return fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .options import chain_length_option, format_option, model_option, threads_option
+from .options import chain_length_option, default_format, format_option, model_option, threads_option
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
 SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
@@ -111,13 +110,14 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
     outcomes = predictor.predict_many(
         [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
     )
-    fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+    fmt = default_format(fmt, output_path)
     result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]
     out_rows = []
     for row, outcome in zip(rows, outcomes):
         merged: dict[str, Any] = dict(row)
         if outcome.result is not None:
-            merged.update({c: outcome.result.to_dict().get(c) for c in result_columns[:-1]}, error="")
+            values = outcome.result.to_dict()  # once per row, not once per column
+            merged.update({c: values.get(c) for c in result_columns[:-1]}, error="")
         else:
             merged.update({c: None for c in result_columns[:-1]}, error=outcome.error)
         merged.update(_fh_fields(outcome.result, chain_length, fmt))

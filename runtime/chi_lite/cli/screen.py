@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .options import format_option, model_option, threads_option
+from .options import chain_length_option, default_format, format_option, model_option, threads_option
 from .output import render
 
 MAX_LISTED_BAD_ROWS = 20
@@ -43,8 +43,7 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors.")
-@click.option("--chain-length", "chain_length", default=None,
-              help="Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
+@chain_length_option("Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
 @format_option
 @model_option
 @threads_option
@@ -81,7 +80,7 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
         click.echo(f"warning: {info.label} line {line}: {error} (skipped)", err=True)
     if len(result.bad_rows) > MAX_LISTED_BAD_ROWS:
         click.echo(f"warning: … and {len(result.bad_rows) - MAX_LISTED_BAD_ROWS} more invalid rows skipped", err=True)
-    fmt = fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+    fmt = default_format(fmt, output_path)
     if fmt == "json":
         text = json.dumps(
             {

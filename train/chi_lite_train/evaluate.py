@@ -7,9 +7,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .data import ChiData
+from .data import ChiData, canonical
 from .fit import TrainConfig, predict_frame, train_ensemble
-from .polysol import canonical
 
 ROOM_TEMPERATURE_K = 298.15
 CHI_CRITICAL_LONG_CHAIN = 0.5  # χ_c(N) = ½(1 + N^−½)² → ½ as N → ∞
@@ -75,15 +74,12 @@ def _canonical_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"polymer": frame["polymer"].map(key), "solvent": frame["solvent"].map(key)}, index=frame.index)
 
 
-def _labels_outside(labels: pd.DataFrame | None, test: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame | None:
+def _labels_outside(labels: pd.DataFrame, test_keys: pd.DataFrame, train_keys: pd.DataFrame) -> pd.DataFrame:
     """Labels that share nothing held out with the test χ rows.
 
     A label of a test pair is dropped, and so is every label of a polymer or solvent that the
     fold holds out entirely (absent from its training χ rows): leave-polymers-out stays strict.
     """
-    if labels is None:
-        return None
-    test_keys, train_keys = _canonical_keys(test), _canonical_keys(train)
     held_pairs = set(zip(test_keys["polymer"], test_keys["solvent"]))
     held_polymers = set(test_keys["polymer"]) - set(train_keys["polymer"])
     held_solvents = set(test_keys["solvent"]) - set(train_keys["solvent"])
@@ -92,6 +88,8 @@ def _labels_outside(labels: pd.DataFrame | None, test: pd.DataFrame, train: pd.D
         for p, s in zip(labels["polymer"], labels["solvent"])
     ]
     return labels[keep]
+
+
 def scheme_folds(data: ChiData, scheme: str, n_folds: int, seed: int) -> list[np.ndarray]:
     """Grouped folds of the experimental rows: by pair, polymer or solvent."""
     if scheme not in SCHEMES:
@@ -127,12 +125,14 @@ def cross_validate(
     polymers or solvents are dropped like their COSMO-RS rows.
     """
     exp = data.exp
+    keys = _canonical_keys(exp) if labels is not None else None  # once, not per fold
     predictions, fold_metrics = [], []
     for k, test_pos in enumerate(folds):
         test = exp.iloc[test_pos]
         train, cosmo = fold_training_rows(data, test_pos)
         ensemble, vocabulary, _ = train_ensemble(
-            train, cosmo, config, labels=_labels_outside(labels, test, train), hansen=data.hansen
+            train, cosmo, config, hansen=data.hansen,
+            labels=None if keys is None else _labels_outside(labels, keys.iloc[test_pos], keys.drop(keys.index[test_pos])),
         )
         pred = predict_frame(ensemble, vocabulary, test)
         frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])

@@ -46,7 +46,24 @@ def candidate_matrices(
     """Every candidate descriptor for these molecules (rows in the order given), computed once."""
     names = candidate_descriptors()
     probe = Featurizer(FeaturizerConfig(names, names, oligomer_length, rdkit_version=rdkit.__version__))
-    return names, np.array([probe.polymer(p) for p in polymers]), np.array([probe.solvent(s) for s in solvents])
+
+    def vector(role: str, smiles: str) -> np.ndarray:
+        key = (role, smiles, oligomer_length)
+        if key not in _CANDIDATES:
+            _CANDIDATES[key] = probe.polymer(smiles) if role == "polymer" else probe.solvent(smiles)
+        return _CANDIDATES[key]
+
+    return (
+        names,
+        np.array([vector("polymer", p) for p in polymers]),
+        np.array([vector("solvent", s) for s in solvents]),
+    )
+
+
+# Candidate vectors per (role, SMILES, oligomer length): every CV fold, tune candidate and the
+# final fit see the same molecules, and RDKit gives the same numbers each time. np.array copies,
+# so no caller can change a cached vector.
+_CANDIDATES: dict[tuple[str, str, int], np.ndarray] = {}
 
 
 def choose_vocabulary(

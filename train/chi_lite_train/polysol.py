@@ -17,6 +17,8 @@ from rdkit import Chem
 from chi_lite.errors import ChiLiteError
 from chi_lite.featurize.oligomer import cyclic_oligomer, parse_repeat_unit, parse_smiles
 
+from .data import canonical
+
 POLYSOL_FILE = "polysol/polysol_homopolymers.csv"
 STAR = 0
 
@@ -305,11 +307,6 @@ def monomer_to_repeat_unit(monomer: str) -> Conversion:
         "no polymerizable group (no C=C, C≡C, N=C=O, N=C=N, openable ring, aldehyde or AB acid); "
         "often an end-capped repeat unit rather than a monomer",
     )
-
-
-def canonical(smiles: str) -> str:
-    """RDKit canonical SMILES: the key that matches the same polymer across data sets."""
-    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
 
 
 def load_polysol(data_dir: Path):

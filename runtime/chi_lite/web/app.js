@@ -157,7 +157,7 @@ function niceTicks(lo, hi, count = 6) {
 
 // A plot frame with axes; returns the svg and the data→pixel maps.
 function chartFrame(box, xRange, yRange, xLabel, yLabel, title) {
-  const W = 640, H = 380, left = 62, right = 16, top = 16, bottom = 48;
+  const W = 640, H = 360, left = 62, right = 16, top = 12, bottom = 66;
   const [x0, x1] = xRange, [y0, y1] = yRange;
   const sx = (x) => left + ((x - x0) / (x1 - x0)) * (W - left - right);
   const sy = (y) => H - bottom - ((y - y0) / (y1 - y0)) * (H - top - bottom);
@@ -173,7 +173,7 @@ function chartFrame(box, xRange, yRange, xLabel, yLabel, title) {
   }
   root.appendChild(svg("line", { class: "axis", x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
   root.appendChild(svg("line", { class: "axis", x1: left, x2: left, y1: top, y2: H - bottom }));
-  root.appendChild(svg("text", { x: (left + W - right) / 2, y: H - 8, "text-anchor": "middle" }, xLabel));
+  root.appendChild(svg("text", { x: (left + W - right) / 2, y: H - bottom + 34, "text-anchor": "middle" }, xLabel));
   root.appendChild(svg("text", { x: 14, y: (top + H - bottom) / 2, "text-anchor": "middle",
     transform: `rotate(-90 14 ${(top + H - bottom) / 2})` }, yLabel));
   box.replaceChildren(root);
@@ -189,17 +189,18 @@ function path(points, sx, sy) {
 }
 
 function legend(frame, entries) {
-  let y = frame.top + 14;
+  // one row under the x axis, so it never hides a curve
+  let x = frame.left;
+  const y = frame.H - 8;
   for (const [cls, label] of entries) {
-    const x = frame.W - frame.right - 180;
     const sample = cls === "band" || cls === "two-phase"
-      ? svg("rect", { class: cls, x, y: y - 8, width: 22, height: 10 })
+      ? svg("rect", { class: cls, x, y: y - 9, width: 20, height: 10 })
       : cls === "marker" || cls === "cpoint"
-        ? svg("circle", { class: cls, cx: x + 11, cy: y - 3, r: 4 })
-        : svg("line", { class: cls, x1: x, x2: x + 22, y1: y - 3, y2: y - 3 });
+        ? svg("circle", { class: cls, cx: x + 10, cy: y - 4, r: 4 })
+        : svg("line", { class: cls, x1: x, x2: x + 20, y1: y - 4, y2: y - 4 });
     frame.root.appendChild(sample);
-    frame.root.appendChild(svg("text", { x: x + 28, y }, label));
-    y += 17;
+    frame.root.appendChild(svg("text", { x: x + 25, y }, label));
+    x += 25 + 6.6 * label.length + 16;
   }
 }
 
@@ -441,6 +442,7 @@ const SCREEN_FIELDS = {
   solvents: ["s-solvents", "s-solvents-error"],
 };
 const SCREEN_FIRST = ["rank", "name", "smiles", "chi", "chi_std", "p_miscible", "miscible", "chi_critical", "t_dissolve", "domain", "domain_note"];
+const COLUMN_LABELS = { chi: "χ", chi_std: "σ", p_miscible: "P(soluble)", chi_critical: "χ_c(N)", t_dissolve: "T_dissolve (°C)", domain_note: "domain note" };
 let screenRows = [];
 let screenColumns = [];
 let screenSort = { column: "rank", ascending: true };
@@ -521,7 +523,7 @@ function renderScreenTable() {
   for (const key of screenColumns) {
     const th = el("th", { scope: "col" });
     if (key === column) th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    const button = el("button", { type: "button", "data-column": key }, key);
+    const button = el("button", { type: "button", "data-column": key, title: `sort by ${key}` }, COLUMN_LABELS[key] || key);
     button.addEventListener("click", () => {
       screenSort = { column: key, ascending: screenSort.column === key ? !screenSort.ascending : true };
       renderScreenTable();

@@ -181,6 +181,18 @@ def test_screen_ranks_like_the_api_and_sorts(page, server):
     assert console_errors(page) == []
 
 
+def test_screen_of_a_pasted_list_reports_a_bad_line_by_its_line_number(page):
+    by_id(page, "tab-screen").click()
+    by_id(page, "s-mine").click()
+    fill(page, "s-solvents", "toluene\n\nC(\nwater")
+    by_id(page, "s-submit").click()
+    bad = wait_for(page, lambda d: by_id(d, "s-bad-list").text, "bad rows")
+    assert bad == "line 3: invalid solvent SMILES: 'C('"
+    assert "1 line(s) could not be screened" in by_id(page, "s-solvents-error").text
+    assert len(page.find_elements("css selector", "#s-table tbody tr")) == 2
+    by_id(page, "s-builtin").click()
+
+
 def test_narrow_window_has_no_sideways_scrolling(page):
     page.set_window_size(420, 800)
     try:
@@ -204,3 +216,4 @@ def test_bad_smiles_error_appears_next_to_its_field_in_the_cli_words(page, serve
     assert cli.returncode == 2 and cli.stderr.strip() == f"error: {message}"
     # the only console entry is the browser's note of the 400 answer itself
     assert all("status of 400" in e for e in console_errors(page))
+    assert not by_id(page, "p-result").is_displayed()  # the earlier answer does not stay beside the refusal

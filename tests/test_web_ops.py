@@ -78,7 +78,7 @@ def test_ops_op_says_what_this_server_answers(service, tiny_model_dir):
     listed = service.call({"op": "ops"})
     assert {"predict", "phase", "names", "ops", "info", "health"} <= set(listed["ops"])
     assert "screen" not in listed["ops"] and "/screen" not in listed["http"]  # this service has no screener
-    assert listed["http"]["/phase"] == {"method": "POST", "op": "phase"}
+    assert listed["http"]["/phase"] == {"method": "POST", "op": "phase"} and listed["max_batch"] == service.max_batch
     assert "calibrate" not in listed["ops"]  # the page shows its Calibrate tab only when it is here
 
 

@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
 const KELVIN_OFFSET = 273.15;
-const CURVE_POINTS = 41;
+let curvePoints = 41; // temperatures on the χ(T) curve: one predict request, so at most the server's max_batch
 
 // ---------------------------------------------------------------------------------------------
 // Talking to the server
@@ -261,13 +261,20 @@ async function runPredict(event) {
   const form = $("predict-form");
   const request = predictRequest();
   await submitting(form, async () => {
+    let result;
     try {
-      const result = await call("predict", request);
-      showPrediction(result, request);
-      const curve = await call("predict", curveRequest(result, request));
-      drawChiCurve(result, curve, request);
+      result = await call("predict", request);
     } catch (exc) {
+      $("p-result").hidden = true; // never leave an earlier answer beside a refused question
       showError(form, exc, request, PREDICT_FIELDS);
+      return;
+    }
+    showPrediction(result, request);
+    try {
+      drawChiCurve(result, await call("predict", curveRequest(result, request)), request);
+    } catch (exc) {
+      $("p-chart").replaceChildren();
+      $("p-chart-caption").textContent = `no χ(T) curve: ${exc.message}`;
     }
   });
 }
@@ -334,8 +341,8 @@ function curveRequest(result, request) {
   const lo = Math.max(1, Math.min(KELVIN_OFFSET, t - 20));
   const hi = Math.max(KELVIN_OFFSET + 150, t + 20);
   const pairs = [];
-  for (let i = 0; i < CURVE_POINTS; i++) {
-    pairs.push({ polymer: request.polymer, solvent: request.solvent, temperature: lo + ((hi - lo) * i) / (CURVE_POINTS - 1) });
+  for (let i = 0; i < curvePoints; i++) {
+    pairs.push({ polymer: request.polymer, solvent: request.solvent, temperature: lo + ((hi - lo) * i) / (curvePoints - 1) });
   }
   const out = { pairs, kelvin: true };
   if (request.chain_length !== undefined) out.chain_length = request.chain_length;
@@ -391,6 +398,7 @@ async function runPhase(event) {
     try {
       drawPhase(await call("phase", request), request.kelvin);
     } catch (exc) {
+      $("f-result").hidden = true;
       showError(form, exc, request, PHASE_FIELDS);
     }
   });
@@ -482,6 +490,7 @@ async function runScreen(event) {
       }
       showScreen(await call("screen", request));
     } catch (exc) {
+      $("s-result").hidden = true;
       showError(form, exc, request, SCREEN_FIELDS);
     }
   });
@@ -584,6 +593,7 @@ async function runCalibrate(event) {
   const request = { polymer: trimmed("c-polymer"), tests: parseCsv($("c-tests").value) };
   await submitting(form, async () => {
     try {
+      $("c-result").hidden = true;
       profile = await call("calibrate", request);
       $("c-result").hidden = false;
       const table = $("c-fields");
@@ -621,6 +631,7 @@ async function start() {
     const ops = await call("ops");
     for (const [path, { method, op }] of Object.entries(ops.http)) routes[op] = { path, method };
     $("tab-calibrate").hidden = !ops.ops.includes("calibrate");
+    curvePoints = Math.max(2, Math.min(curvePoints, ops.max_batch || curvePoints));
     $("tab-screen").hidden = !ops.ops.includes("screen");
     const health = await call("health");
     $("model-line").textContent = `chi-lite ${health.version}, model ${health.model_sha256.slice(0, 12)}`;

@@ -72,11 +72,12 @@ def names(request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def list_ops(service: "ChiService", request: dict[str, Any]) -> dict[str, Any]:
-    """What this server answers: its ops and HTTP routes, so a client (the page) shows only what works."""
+    """What this server answers: its ops, HTTP routes and batch limit, so a client (the page) asks only what works."""
     from ..server import HTTP_ROUTES
 
     _only(request, {"id", "op"})
     return {
         "ops": sorted(service.ops),
+        "max_batch": service.max_batch,
         "http": {path: {"method": method, "op": op} for path, (method, op) in HTTP_ROUTES.items() if op in service.ops},
     }

@@ -106,6 +106,7 @@ def console_errors(driver) -> list[str]:
 
 def screenshot(driver, name: str) -> None:
     DOCS.mkdir(exist_ok=True)
+    driver.execute_script("document.activeElement && document.activeElement.blur()")  # no caret: same picture each run
     assert driver.save_screenshot(str(DOCS / name)), name
 
 

@@ -305,7 +305,7 @@ function showPrediction(result, request) {
   line.className = "verdict " + (verdict.yes ? "yes" : "no");
   line.textContent = verdict.probability === undefined
     ? verdict.text
-    : `${verdict.text} — probability ${(100 * verdict.probability).toFixed(0)} %`;
+    : `${verdict.text} (probability it dissolves: ${(100 * verdict.probability).toFixed(0)} %)`;
 
   const domain = $("p-domain");
   domain.hidden = result.domain === undefined;

@@ -218,3 +218,31 @@ def test_bad_smiles_error_appears_next_to_its_field_in_the_cli_words(page, serve
     # the only console entry is the browser's note of the 400 answer itself
     assert all("status of 400" in e for e in console_errors(page))
     assert not by_id(page, "p-result").is_displayed()  # the earlier answer does not stay beside the refusal
+
+
+def test_tabs_answer_arrow_keys_and_calibrate_appears_only_when_the_server_has_it(page, tiny_model_dir):
+    import threading
+
+    from selenium.webdriver.common.keys import Keys
+
+    from chi_lite.predictor import ChiPredictor
+    from chi_lite.server import ChiHTTPServer
+    from chi_lite.service import ChiService
+
+    by_id(page, "tab-predict").click()
+    by_id(page, "tab-predict").send_keys(Keys.ARROW_RIGHT)
+    assert by_id(page, "tab-phase").get_attribute("aria-selected") == "true" and by_id(page, "view-phase").is_displayed()
+    assert page.switch_to.active_element == by_id(page, "tab-phase")
+
+    service = ChiService(ChiPredictor(tiny_model_dir))
+    service.ops["calibrate"] = lambda request: {}  # a server that lists the op (its real form is another issue's)
+    httpd = ChiHTTPServer(("127.0.0.1", 0), service)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page.get(httpd.url + "/")
+        wait_for(page, lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "true", "start-up")
+        assert by_id(page, "tab-calibrate").is_displayed()
+        assert not by_id(page, "tab-screen").is_displayed()  # no screener behind this service
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -16,11 +16,9 @@ from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent
+from .phase import PhaseDiagram, build_phase_diagram
 from .session import create_session
 from .units import KELVIN_OFFSET, to_kelvin
-
-if TYPE_CHECKING:
-    from .phase import PhaseDiagram
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
@@ -181,10 +179,8 @@ class ChiPredictor:
         *,
         points: int = 61,
         kelvin: bool = False,
-    ) -> "PhaseDiagram":
+    ) -> PhaseDiagram:
         """Temperature–composition diagram (binodal, spinodal, critical point) over [tmin, tmax] (°C unless ``kelvin``)."""
-        from .phase import build_phase_diagram
-
         return build_phase_diagram(self, polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin)
 
     def predict_many(

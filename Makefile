@@ -36,12 +36,12 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest
 
-# The runtime suite on a runtime-only install (no torch, onnx or pandas): training tests are left out
+# The runtime suite on a runtime-only install with the plot extra (no torch, onnx or pandas): training tests are left out
 # (tests/conftest.py), the runtime ones use the committed tiny model in tests/data/tiny_model/.
 RVENV := .venv-runtime
 $(RVENV)/.ready: pyproject.toml train/constraints.txt
 	$(PYTHON) -m venv $(RVENV)
-	$(RVENV)/bin/pip install --quiet --disable-pip-version-check -c train/constraints.txt -e '.[test]'
+	$(RVENV)/bin/pip install --quiet --disable-pip-version-check -c train/constraints.txt -e '.[test,plot]'
 	touch $@
 
 test-runtime: $(RVENV)/.ready

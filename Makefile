@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime test-fast train tune lpo card bench venv venv-runtime wheel wheelhouse clean
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench venv venv-runtime wheel wheelhouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ $(RVENV)/.ready: pyproject.toml train/constraints.txt
 
 test-runtime: $(RVENV)/.ready
 	CHI_LITE_DATA=$(DATA) $(RVENV)/bin/python -m pytest -m "not slow"
+
+# Rewrites tests/data/tiny_model/ with the training exporter: run after a change to the exported graph.
+tiny-model: $(VENV)/.dev
+	$(BIN)/python tests/make_tiny_model.py
 
 test-fast: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest -m "not slow"

@@ -4,7 +4,7 @@ The runtime tests read the committed copy, so they run without torch (`make test
 It is written by the training exporter itself (chi_lite_train.export.write_artifact), so after a
 change to the exported graph one command brings it up to date:
 
-    PYTHONPATH=runtime:train .venv/bin/python tests/make_tiny_model.py
+    make tiny-model        (= .venv/bin/python tests/make_tiny_model.py)
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_thread_count_defaults_to_one_and_reads_the_environment(monkeypatch):
 def test_committed_tiny_model_has_the_exporters_signature(tiny_model_dir, tiny_torch_model):
     fresh_dir, _ = tiny_torch_model
     committed, fresh = ModelManifest.load(tiny_model_dir), ModelManifest.load(fresh_dir)
-    hint = "the exported graph changed: regenerate with `python tests/make_tiny_model.py`"
+    hint = "the exported graph changed: regenerate with `make tiny-model`"
     assert (committed.inputs, committed.outputs) == (fresh.inputs, fresh.outputs), hint
     assert committed.graphs == fresh.graphs and set(committed.files) == set(fresh.files), hint
     assert committed.featurizer == fresh.featurizer, hint

@@ -26,7 +26,7 @@ venv: $(VENV)/.dev
 
 demo: $(VENV)/.runtime
 	$(BIN)/chi-lite info
-	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'Cc1ccccc1' --temperature 25
+	$(BIN)/chi-lite predict --polymer polystyrene --solvent toluene --temperature 25
 	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'O' --temperature 25 --format json
 	$(BIN)/chi-lite screen --polymer polystyrene --temperature 25 --top 5 --format table
 	@echo

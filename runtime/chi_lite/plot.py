@@ -1,15 +1,29 @@
-"""Drawing a phase diagram to PNG with matplotlib, the optional `plot` extra (imported only here, only when asked)."""
+"""Drawing a phase diagram to PNG, PDF or SVG with matplotlib, the optional `plot` extra (imported only here, only when asked)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .errors import PlotUnavailableError
+from .errors import InvalidPlotPathError, PlotUnavailableError
 from .phase import PhaseDiagram
 from .units import KELVIN_OFFSET
 
 INSTALL_HINT = "pip install 'chi-lite[plot]'"
+PLOT_FORMATS = (".png", ".pdf", ".svg")  # chosen by the file's extension
+DPI_RANGE = (30, 1200)  # dots per inch of a PNG (PDF and SVG are vector: it only sizes embedded bitmaps)
+
+
+def check_plot_path(path: Path | str, dpi: int = 110) -> Path:
+    """The plot path, refused unless it ends in .png, .pdf or .svg and the dpi is in DPI_RANGE."""
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise InvalidPlotPathError(
+            f"cannot tell the plot format from {str(path)!r}: end the file name in {', '.join(PLOT_FORMATS)}"
+        )
+    if not DPI_RANGE[0] <= int(dpi) <= DPI_RANGE[1]:
+        raise InvalidPlotPathError(f"dpi must be between {DPI_RANGE[0]} and {DPI_RANGE[1]}, got {dpi}")
+    return path
 
 
 def _pyplot() -> Any:
@@ -24,9 +38,12 @@ def _pyplot() -> Any:
 
 
 def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 110) -> Path:
-    """Binodal (solid), spinodal (dashed) and critical point on temperature (°C) vs polymer volume fraction."""
+    """Binodal (solid), spinodal (dashed) and critical point on temperature (°C) vs polymer volume fraction.
+
+    The format follows the extension (.png, .pdf or .svg); ``dpi`` sets a PNG's resolution.
+    """
+    path = check_plot_path(path, dpi)
     plt = _pyplot()
-    path = Path(path)
     t = [p.temperature_c for p in diagram.points]
     two_phase = [p for p in diagram.points if p.binodal_rich is not None]  # the branches meet at T_c
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -15,12 +15,10 @@ from .config import ModelManifest
 from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
-from .names import resolve_polymer, resolve_solvent
+from .names import resolve_polymer, resolve_solvent, typed_name
+from .phase import PhaseDiagram, build_phase_diagram
 from .session import create_session
 from .units import KELVIN_OFFSET, to_kelvin
-
-if TYPE_CHECKING:
-    from .phase import PhaseDiagram
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
@@ -42,6 +40,8 @@ class ChiPrediction:
     A: float
     B: float
     p_miscible: float | None = None
+    polymer_name: str | None = None  # the name the user typed (None for a SMILES): what outputs echo
+    solvent_name: str | None = None
 
     @property
     def temperature_c(self) -> float:
@@ -51,8 +51,9 @@ class ChiPrediction:
     def to_dict(self) -> dict[str, Any]:
         """Every field plus temperature_c, ready for JSON or CSV; p_miscible only when the model reports it."""
         out = asdict(self)
-        if out["p_miscible"] is None:
-            del out["p_miscible"]
+        for optional in ("p_miscible", "polymer_name", "solvent_name"):
+            if out[optional] is None:
+                del out[optional]
         out["temperature_c"] = self.temperature_c
         return out
 
@@ -158,18 +159,20 @@ class ChiPredictor:
     def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
         """χ for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
         t = to_kelvin(temperature, kelvin)
+        typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = self.polymer_descriptors(polymer)[None, :]
         xs = self.solvent_descriptors(solvent)[None, :]
-        return self._run([polymer], [solvent], xp, xs, np.array([t]))[0]
+        return self._run([polymer], [solvent], xp, xs, np.array([t]), [typed])[0]
 
     def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
         """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
+        typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
         xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
-        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t)
+        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t, [typed] * len(t))
 
     def phase_diagram(
         self,
@@ -181,10 +184,8 @@ class ChiPredictor:
         *,
         points: int = 61,
         kelvin: bool = False,
-    ) -> "PhaseDiagram":
+    ) -> PhaseDiagram:
         """Temperature–composition diagram (binodal, spinodal, critical point) over [tmin, tmax] (°C unless ``kelvin``)."""
-        from .phase import build_phase_diagram
-
         return build_phase_diagram(self, polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin)
 
     def predict_many(
@@ -215,6 +216,7 @@ class ChiPredictor:
                 np.stack([c[4] for c in chunk]),
                 np.stack([c[5] for c in chunk]),
                 np.array([c[3] for c in chunk]),
+                [(rows[c[0]][0], rows[c[0]][1]) for c in chunk],
             )
             for (i, _, _, _, _, _), result in zip(chunk, results):
                 outcomes[i] = PairOutcome(str(rows[i][0]), str(rows[i][1]), rows[i][2], result=result)
@@ -223,7 +225,11 @@ class ChiPredictor:
             raise RuntimeError(f"rows {missing[:5]} got no outcome")
         return outcomes  # type: ignore[return-value]
 
-    def _run(self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray) -> list[ChiPrediction]:
+    def _run(
+        self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray,
+        typed: list[tuple[Any, Any]],
+    ) -> list[ChiPrediction]:
+        """Run the graph; ``typed`` is what the user wrote for each pair, echoed when it was a name."""
         outputs = self._session.run(
             self._outputs,
             {
@@ -235,6 +241,9 @@ class ChiPredictor:
         chi, std, a, b = outputs[:4]
         p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
         return [
-            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm))
-            for p, s, tk, c, sd, aa, bb, pm in zip(polymers, solvents, t, chi, std, a, b, p_miscible)
+            ChiPrediction(
+                p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
+                polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
+            )
+            for p, s, tk, c, sd, aa, bb, pm, (tp, ts) in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed)
         ]

@@ -38,3 +38,15 @@ def chain_length_option(help: str, required: bool = False):
 def default_format(fmt: str | None, output_path: Path | None) -> str:
     """A table for a person at a terminal; csv into a file or a pipe, unless --format says otherwise."""
     return fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+
+
+def refuse_same_file(**paths: Path | str | None) -> None:
+    """A usage error when two of the named paths (option name → path) are one file: neither may destroy the other."""
+    seen: dict[Path, str] = {}
+    for option, path in paths.items():
+        if path is None or str(path) == "builtin":
+            continue
+        resolved = Path(path).expanduser().resolve()
+        if resolved in seen:
+            raise click.UsageError(f"--{seen[resolved]} and --{option} name the same file {path}: use two files")
+        seen[resolved] = option

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .options import chain_length_option, default_format, format_option, model_option, threads_option
+from .options import chain_length_option, default_format, format_option, model_option, refuse_same_file, threads_option
 from ..units import celsius
 from .output import render
 
@@ -22,7 +22,10 @@ def _read_polymers(path: Path) -> list[str]:
 
     if not path.is_file():
         raise InputFileError(f"polymers file {path} does not exist")
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError:
+        raise InputFileError(f"polymers file {path} is not UTF-8 text: save it as UTF-8") from None
     polymers = [ln for ln in lines if ln and not ln.startswith("#")]
     if not polymers:
         raise InputFileError(f"polymers file {path} lists no polymer")
@@ -51,6 +54,7 @@ def _read_polymers(path: Path) -> list[str]:
 def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
            chain_length, fmt, model_dir, threads) -> None:
     """Rank the solvents of a library by predicted χ for a polymer (several polymers: a matrix, ranked by the first)."""
+    refuse_same_file(library=library, polymers=polymers_file, output=output_path, cache=cache_path)
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
     if not polymers:
         raise click.UsageError("give --polymer NAME|SMILES (repeatable) or --polymers FILE")

@@ -203,8 +203,9 @@ class ChiPredictor:
                 polymer_smiles, solvent_smiles = resolve_polymer(str(polymer)), resolve_solvent(str(solvent))
                 xp = self.polymer_descriptors(polymer_smiles)
                 xs = self.solvent_descriptors(solvent_smiles)
-            except ChiLiteError as exc:
-                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=str(exc))
+            except Exception as exc:  # noqa: BLE001 (one bad row fails alone, whatever RDKit raised for it)
+                message = str(exc) if isinstance(exc, ChiLiteError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=message)
                 continue
             good.append((i, polymer_smiles, solvent_smiles, t, xp, xs))
         for start in range(0, len(good), _BATCH_ROWS):

@@ -16,7 +16,6 @@ from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent
-from .session import create_session
 from .units import KELVIN_OFFSET, to_kelvin
 
 if TYPE_CHECKING:
@@ -101,7 +100,7 @@ class ChiPredictor:
         """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads."""
         self.artifact: Artifact = load_artifact(model_dir)
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
-        self._session = create_session(self.artifact.model_path, threads)
+        self._session = self.artifact.open_graph(self.artifact.manifest.model_file, threads)
         self._check_signature()
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .options import chain_length_option, default_format, format_option, model_option, refuse_same_file, threads_option
+from ..limits import check_threads
 from ..units import celsius
 from .output import render
 
@@ -58,6 +59,8 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
     if not polymers:
         raise click.UsageError("give --polymer NAME|SMILES (repeatable) or --polymers FILE")
+    if threads is not None:
+        check_threads(threads)  # before it reaches the BLAS variables below
     # numpy's BLAS must not take every core unasked (house rule: one thread unless told otherwise)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads or 1))
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))

@@ -22,7 +22,7 @@ import numpy as np
 
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
-from .limits import LimitError, check_heavy_atoms, check_jobs, check_text_length
+from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
 from .factorized import FactorizedModel, solvent_features
 from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
 from .featurize.featurizer import Featurizer
@@ -206,7 +206,8 @@ class Screener:
                 known = self._canonical.get(raw)
                 if known is None:
                     known = _canonical(raw)
-                    self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
+                    if len(raw) <= MAX_SMILES_CHARS:  # over-long text is refused, never kept (serve runs for months)
+                        self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
                     if len(self._canonical) > MEMORY_ENTRIES:
                         self._canonical.popitem(last=False)
                 canon[raw] = known
@@ -222,6 +223,8 @@ class Screener:
             computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
             ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
             errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
+            if len(self._failed) > MEMORY_ENTRIES:  # bounded like the other caches
+                self._failed.clear()
             self._failed.update(errors)
             if ok:
                 embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))

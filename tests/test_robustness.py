@@ -433,7 +433,10 @@ def test_hang__a_killed_worker_is_reported_not_waited_for(tiny_model_dir):
     solvents = ["Cc1ccccc1", "O", "CCO", "ClC(Cl)Cl", "CC(C)=O", "C1CCOC1"]
     with Screener(tiny_model_dir, jobs=2) as screener:
         screener._descriptors(solvents, [None] * len(solvents))  # starts the two workers
-        os.kill(next(iter(screener._pool._processes)), signal.SIGKILL)  # what the OOM killer does
+        pid, process = next(iter(screener._pool._processes.items()))
+        os.kill(pid, signal.SIGKILL)  # what the OOM killer does
+        process.join(30)
+        time.sleep(0.5)  # the executor notices the death; unnoticed, the other worker could finish the batch alone
         with pytest.raises(ChiLiteError, match="worker process died"):
             screener._descriptors(solvents[::-1], [None] * len(solvents))
 

@@ -47,7 +47,7 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the ranking here.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
-@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors (max 8; pays off only for thousands of new solvents on idle cores).")
 @chain_length_option("Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
 @format_option
 @model_option

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench venv venv-runtime wheel wheelhouse clean
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench soak venv venv-runtime wheel wheelhouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,11 @@ wheelhouse: wheel
 bench: $(VENV)/.runtime
 	CHI_LITE_DATA=$(DATA) $(BIN)/python tests/bench_runtime.py
 	$(BIN)/python tests/bench_startup.py
+
+# Sustained concurrent HTTP load on `chi-lite serve` for a bounded time, RSS sampled (must plateau); by hand.
+SOAK_SECONDS ?= 120
+soak: $(VENV)/.runtime
+	$(BIN)/python tests/soak.py --duration $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(RVENV) build dist .pytest_cache

@@ -106,6 +106,8 @@ class Server:
         self.proc, self.url = proc, url
 
     def call(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
+        if body is not None and not headers:
+            headers = {"Content-Type": "application/json"}
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -163,7 +165,7 @@ def test_http_endpoints_answer_like_stdio(http_server, tiny_model_dir):
     [
         ("POST", "/predict", b"{not json", {}, 400, "not valid JSON"),
         ("POST", "/predict", json.dumps({"polymer": "*CC", "solvent": "O", "temperature": 25}).encode(), {}, 400, "exactly two '*'"),
-        ("POST", "/predict", json.dumps({"polymer": PS, "solvent": "O"}).encode(), {}, 400, "lacks temperature"),
+        ("POST", "/predict", json.dumps({"polymer": PS, "temperature": 25}).encode(), {}, 400, "lacks solvent"),
         ("POST", "/predict", json.dumps({"op": "info"}).encode(), {}, 400, "does not match /predict"),
         ("POST", "/predict", json.dumps({"pairs": [{"polymer": PS, "solvent": "O", "temperature": 1}] * 51}).encode(), {}, 413, "limit is 50"),
         ("POST", "/predict", b"[" + b" " * 300000 + b"]", {}, 413, "exceeds the limit of 20000"),
@@ -182,7 +184,7 @@ def test_http_refuses_bodies_without_a_length(http_server):
     host, port = http_server.url.removeprefix("http://").split(":")
     for headers, message in [(b"Transfer-Encoding: chunked\r\n", b"send Content-Length"), (b"", b"needs a valid Content-Length")]:
         with socket.create_connection((host, int(port)), timeout=30) as conn:
-            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n")
             reply = b""
             while chunk := conn.recv(65536):
                 reply += chunk
@@ -242,7 +244,7 @@ def test_http_sigterm_finishes_the_request_in_flight_then_exits_0(tiny_model_dir
         body = json.dumps({"id": "late", "polymer": PS, "solvent": TOLUENE, "temperature": 25}).encode()
         idle_threads = _threads(server.proc.pid)
         with socket.create_connection((host, int(port)), timeout=30) as conn:
-            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            conn.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                          b"Content-Length: %d\r\n\r\n" % len(body))
             # The server starts one thread per accepted request: once it exists, the request is in flight.
             _wait_until(lambda: _threads(server.proc.pid) > idle_threads, "the server never accepted the request")

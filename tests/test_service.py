@@ -62,14 +62,14 @@ def test_batch_keeps_order_and_each_failure_carries_its_error(service, predictor
     assert "invalid solvent SMILES" in results[1]["error"] and results[1]["solvent"] == "C("
     assert "must be an object" in results[2]["error"]
     assert results[3]["chi"] == pytest.approx(predictor.predict("*CCO*", "O", 40).chi, abs=1e-7)
-    assert "lacks temperature" in results[4]["error"]
-    assert [("error" in r) for r in results] == [False, True, True, False, True]
+    assert results[4]["temperature_c"] == pytest.approx(25.0)  # no temperature: 25 °C, as screen
+    assert [("error" in r) for r in results] == [False, True, True, False, False]
 
 
 @pytest.mark.parametrize(
     "request_, message",
     [
-        ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE}, "lacks temperature"),
+        ({"id": 3, "op": "predict", "polymer": PS, "temperature": 25}, "lacks solvent"),
         ({"id": 3, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": "hot"}, "not a number"),
         ({"id": 3, "op": "predict", "polymer": "*CC", "solvent": TOLUENE, "temperature": 25}, "exactly two '*'"),
         ({"id": 3, "op": "predict", "polymer": 5, "solvent": TOLUENE, "temperature": 25}, "'polymer' must be a string"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import MANIFEST_FORMAT, MANIFEST_NAME, ModelManifest
+from .contract import FEATURIZER_STAMP_KEY
 from .errors import ArtifactError
 
 MODEL_ENV = "CHI_LITE_MODEL"
@@ -33,6 +34,28 @@ class Artifact:
     def sha256(self) -> str:
         """Hash of the model graph: identifies this model in caches and logs."""
         return self.manifest.files[self.manifest.model_file]
+
+    def open_graph(self, name: str, threads: int | None = None):
+        """An onnxruntime session of one of this artifact's graphs, refused unless its featurizer stamp matches.
+
+        The stamp (written at export) binds the manifest's vocabulary and featurizer settings to
+        the graph: a manifest edited to another vocabulary would change every answer silently.
+        """
+        from .session import create_session
+
+        path = self.directory / name
+        session = create_session(path, threads)
+        stamp = session.get_modelmeta().custom_metadata_map.get(FEATURIZER_STAMP_KEY)
+        if stamp is None:
+            raise ArtifactError(
+                f"{path} carries no featurizer stamp: it was exported by an older chi-lite; retrain it (make train)"
+            )
+        if stamp != self.manifest.featurizer.fingerprint():
+            raise ArtifactError(
+                f"{self.manifest_path}'s featurizer section (vocabulary, oligomer length, …) is not the one {name} "
+                "was trained with: the manifest was edited or belongs to another model; reinstall or retrain"
+            )
+        return session
 
 
 def _candidates() -> list[Path]:
@@ -77,10 +100,15 @@ def load_artifact(directory: Path | str | None = None) -> Artifact:
         raise ArtifactError(
             f"{manifest_path} has format {manifest.format}, this chi-lite reads up to {MANIFEST_FORMAT}: upgrade chi-lite"
         )
-    if manifest.model_file not in manifest.files:
-        raise ArtifactError(f"{manifest_path} lists no hash for {manifest.model_file}")
+    referenced = [manifest.model_file, *manifest.graphs.values()]
+    unhashed = [name for name in referenced if name not in manifest.files]
+    if unhashed:
+        raise ArtifactError(f"{manifest_path} lists no hash for {', '.join(unhashed)}: every file it names must have one")
+    if manifest.featurizer.oligomer_length < 2:
+        raise ArtifactError(f"{manifest_path} has oligomer_length {manifest.featurizer.oligomer_length}; it must be at least 2")
+    root = directory.resolve()
     for name, expected in manifest.files.items():
-        path = directory / name
+        path = _inside(root, name, manifest_path)
         if not path.is_file():
             raise ArtifactError(f"artifact file {path} is missing: reinstall chi-lite or retrain (make train)")
         actual = sha256_of(path)
@@ -90,3 +118,18 @@ def load_artifact(directory: Path | str | None = None) -> Artifact:
                 "the file is corrupted or was replaced; reinstall chi-lite or retrain (make train)"
             )
     return Artifact(directory=directory, manifest=manifest)
+
+
+def _inside(root: Path, name: str, manifest_path: Path) -> Path:
+    """The path of a file the manifest names, refused unless it lies inside the model directory.
+
+    No absolute paths, no '..', no symlink that leads out: a manifest must not make chi-lite load
+    (and trust) a file elsewhere on the machine.
+    """
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts or relative.drive:
+        raise ArtifactError(f"{manifest_path} names {name!r}: files must be plain names inside the model directory")
+    path = root / relative
+    if not path.resolve().is_relative_to(root):
+        raise ArtifactError(f"{manifest_path} names {name!r}, which leads outside the model directory (a symlink?)")
+    return path

@@ -7,6 +7,7 @@ it was trained with.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,11 @@ class FeaturizerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def fingerprint(self) -> str:
+        """sha256 of this section as canonical JSON: stamped into the graphs, so the two cannot drift apart."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FeaturizerConfig":

@@ -39,3 +39,8 @@ GRAPH_ROLES = tuple(GRAPH_FILES)
 
 # pair_head.npz: weight (K, 5, Z), bias (K, 5), and the χ standardisation and reference temperature.
 HEAD_KEYS = ("weight", "bias", "chi_mean", "chi_scale", "t_ref")
+
+# ONNX metadata_props key of every exported graph: the sha256 of the manifest's featurizer section
+# the graph was trained with (chi_lite.config.FeaturizerConfig.fingerprint). A manifest whose
+# vocabulary or featurizer settings disagree with its graphs is refused at load.
+FEATURIZER_STAMP_KEY = "chi_lite_featurizer_sha256"

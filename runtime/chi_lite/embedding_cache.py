@@ -8,7 +8,10 @@ rebuilt; one whose run was interrupted (no ``complete`` mark) too.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +20,7 @@ import numpy as np
 
 from .errors import InputFileError
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
 MEMORY_ENTRIES = 100_000  # ~64 MB of float32 embeddings for a 10 × 16 ensemble
 
 
@@ -56,26 +60,59 @@ class DiskCache:
         self.path = Path(path)
         self.meta = {"model_sha256": model_sha, "library_sha256": library_sha, "width": str(width), "format": "features-1"}
         self.width = width
+        self._reader: sqlite3.Connection | None = None  # held open while reading: a concurrent rebuild cannot swap it
         self.valid = self._is_valid()
         self._conn: sqlite3.Connection | None = None
+        self._temp: Path | None = None
         self._ids: dict[str, int] = {}
 
     def _is_valid(self) -> bool:
+        """True (and the reader open) for a complete cache of this model and library.
+
+        A file that is not a chi-lite cache is refused, never replaced; a chi-lite cache for another
+        model or library, or an unfinished, corrupt or truncated one, is rebuilt.
+        """
         if not self.path.exists():
             return False
+        if not self.path.is_file():
+            raise InputFileError(f"cache path {self.path} is not a file")
+        with open(self.path, "rb") as handle:
+            magic = handle.read(len(SQLITE_MAGIC))
+        if magic and magic != SQLITE_MAGIC[: len(magic)]:
+            raise InputFileError(
+                f"{self.path} exists and is not a chi-lite cache: refusing to overwrite it; choose another --cache path"
+            )
         try:
-            with sqlite3.connect(self.path) as conn:
-                stored = dict(conn.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            stored = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                raise InputFileError(
+                    f"{self.path} is an SQLite database but not a chi-lite cache: refusing to overwrite it; "
+                    "choose another --cache path"
+                ) from None
+            warnings.warn(f"cache file {self.path} is corrupt or truncated ({exc}); rebuilding it", RuntimeWarning, stacklevel=2)
             return False
-        return stored.get("complete") == "1" and all(stored.get(k) == v for k, v in self.meta.items())
+        if stored.get("format") != self.meta["format"]:
+            conn.close()
+            raise InputFileError(f"{self.path} is not a chi-lite cache: refusing to overwrite it; choose another --cache path")
+        if stored.get("complete") == "1" and all(stored.get(k) == v for k, v in self.meta.items()):
+            self._reader = conn
+            return True
+        conn.close()
+        return False
 
     def start_writing(self) -> None:
-        """Replace whatever is there with an empty cache for this model and library."""
+        """Build a new cache in a temporary file beside the target; ``finish`` renames it into place.
+
+        Screens sharing one cache file never see each other's half-written tables: each writes its
+        own file, and the rename is atomic.
+        """
         try:
-            if self.path.exists():
-                self.path.unlink()
-            self._conn = sqlite3.connect(self.path)
+            handle, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent or ".")
+            os.close(handle)
+            self._temp = Path(temp)
+            self._conn = sqlite3.connect(self._temp)
         except (OSError, sqlite3.Error) as exc:
             raise InputFileError(f"cannot write cache file {self.path}: {exc}") from None
         self._conn.execute("PRAGMA journal_mode=OFF")
@@ -107,19 +144,35 @@ class DiskCache:
         )
 
     def finish(self) -> None:
-        assert self._conn is not None
+        """Mark the new cache complete and move it over the target in one atomic rename."""
+        assert self._conn is not None and self._temp is not None
         self._conn.execute("INSERT INTO meta VALUES ('complete', '1')")
         self._conn.commit()
         self._conn.close()
         self._conn = None
+        self._reader = sqlite3.connect(f"file:{self._temp}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            self.abandon()
+            raise InputFileError(f"cannot write cache file {self.path}: {exc.strerror or exc}") from None
+        self._temp = None
         self.valid = True
 
     def abandon(self) -> None:
-        """Close an unfinished cache; without the complete mark it will be rebuilt next time."""
+        """Drop an unfinished cache: the target file is left as it was."""
         if self._conn is not None:
-            self._conn.commit()
             self._conn.close()
             self._conn = None
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
+            self._temp = None
+
+    def close(self) -> None:
+        """Close the reader (the cache file stays)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def read(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(line numbers, features (n, K·2Z)) of the valid rows, in library order, ``size`` rows at a time.
@@ -128,34 +181,36 @@ class DiskCache:
         so no string is built for a row that does not make the ranking (see ``strings``).
         ``size`` is a target: blocks are whole written chunks.
         """
-        with sqlite3.connect(self.path) as conn:
-            stored = conn.execute("SELECT features FROM embeddings ORDER BY id").fetchall()
-            table = np.frombuffer(b"".join(r[0] for r in stored), dtype=np.float32).reshape(len(stored), self.width)
-            lines: list[np.ndarray] = []
-            ids: list[np.ndarray] = []
-            pending = 0
-            for line_blob, id_blob in conn.execute("SELECT lines, ids FROM row_blocks ORDER BY block"):
-                block_ids = np.frombuffer(id_blob, dtype=np.int64)
-                valid = block_ids >= 0
-                lines.append(np.frombuffer(line_blob, dtype=np.int64)[valid])
-                ids.append(block_ids[valid])
-                pending += int(valid.sum())
-                if pending >= size:
-                    yield np.concatenate(lines), table[np.concatenate(ids)]
-                    lines, ids, pending = [], [], 0
-            if pending:
+        conn = self._reader
+        assert conn is not None
+        stored = conn.execute("SELECT features FROM embeddings ORDER BY id").fetchall()
+        table = np.frombuffer(b"".join(r[0] for r in stored), dtype=np.float32).reshape(len(stored), self.width)
+        lines: list[np.ndarray] = []
+        ids: list[np.ndarray] = []
+        pending = 0
+        for line_blob, id_blob in conn.execute("SELECT lines, ids FROM row_blocks ORDER BY block"):
+            block_ids = np.frombuffer(id_blob, dtype=np.int64)
+            valid = block_ids >= 0
+            lines.append(np.frombuffer(line_blob, dtype=np.int64)[valid])
+            ids.append(block_ids[valid])
+            pending += int(valid.sum())
+            if pending >= size:
                 yield np.concatenate(lines), table[np.concatenate(ids)]
+                lines, ids, pending = [], [], 0
+        if pending:
+            yield np.concatenate(lines), table[np.concatenate(ids)]
 
     def bad_rows(self) -> list[tuple[int, str]]:
-        with sqlite3.connect(self.path) as conn:
-            return list(conn.execute("SELECT line, error FROM rows WHERE embedding_id IS NULL ORDER BY line"))
+        assert self._reader is not None
+        return list(self._reader.execute("SELECT line, error FROM rows WHERE embedding_id IS NULL ORDER BY line"))
 
     def strings(self, lines: list[int]) -> dict[int, tuple[str, str]]:
         """line → (SMILES, name) for the given lines."""
         out: dict[int, tuple[str, str]] = {}
-        with sqlite3.connect(self.path) as conn:
-            for start in range(0, len(lines), 900):  # SQLite's bound-parameter limit
-                part = lines[start : start + 900]
-                query = f"SELECT line, smiles, name FROM rows WHERE line IN ({','.join('?' * len(part))})"
-                out.update((line, (smiles, name)) for line, smiles, name in conn.execute(query, part))
+        conn = self._reader
+        assert conn is not None
+        for start in range(0, len(lines), 900):  # SQLite's bound-parameter limit
+            part = lines[start : start + 900]
+            query = f"SELECT line, smiles, name FROM rows WHERE line IN ({','.join('?' * len(part))})"
+            out.update((line, (smiles, name)) for line, smiles, name in conn.execute(query, part))
         return out

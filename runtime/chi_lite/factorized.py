@@ -21,7 +21,6 @@ from . import contract
 from .artifact import Artifact
 from .contract import GRAPH_ROLES
 from .errors import ArtifactError
-from .session import create_session
 
 
 
@@ -131,9 +130,9 @@ class FactorizedModel:
                 "it was exported by an older chi-lite; retrain it (make train) to screen libraries"
             )
         directory = artifact.directory
-        self._head_path, self._threads = directory / graphs["pair_head"], threads
-        self.polymer_session = create_session(directory / graphs["polymer_encoder"], threads)
-        self.solvent_session = create_session(directory / graphs["solvent_encoder"], threads)
+        self._artifact, self._threads = artifact, threads
+        self.polymer_session = self._encoder(artifact, "polymer_encoder", contract.POLYMER_INPUT, threads)
+        self.solvent_session = self._encoder(artifact, "solvent_encoder", contract.SOLVENT_INPUT, threads)
         with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
             missing_keys = [key for key in contract.HEAD_KEYS if key not in data.files]
             if missing_keys:
@@ -142,6 +141,19 @@ class FactorizedModel:
                 weight=data["weight"], bias=data["bias"], chi_mean=float(data["chi_mean"]),
                 chi_scale=float(data["chi_scale"]), t_ref=float(data["t_ref"]),
             )
+
+    @staticmethod
+    def _encoder(artifact: Artifact, role: str, input_name: str, threads: int | None):
+        """The encoder graph of ``role``, refused when it reads another input (roles swapped in the manifest)."""
+        name = artifact.manifest.graphs[role]
+        session = artifact.open_graph(name, threads)
+        found = [i.name for i in session.get_inputs()]
+        if found != [input_name]:
+            raise ArtifactError(
+                f"{artifact.manifest_path} lists {name} as the {role}, but it reads {', '.join(found)} "
+                f"(expected {input_name}): the graph roles are mixed up; reinstall or retrain"
+            )
+        return session
 
     @property
     def feature_width(self) -> int:
@@ -160,7 +172,7 @@ class FactorizedModel:
     @cached_property
     def head_session(self):
         """The exported head graph, built on first use: screening scores with the numpy path instead."""
-        return create_session(self._head_path, self._threads)
+        return self._artifact.open_graph(self._artifact.manifest.graphs["pair_head"], self._threads)
 
     def pair_head(self, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray, temperature_k: np.ndarray):
         """chi, chi_std, A, B, p_miscible through the exported head graph (the reference for the numpy path)."""

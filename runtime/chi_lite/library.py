@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .batch_io import allow_long_fields, sniff_delimiter
 from .errors import InputFileError
 
 BUILTIN = "builtin"
@@ -70,23 +71,27 @@ def _csv_columns(header: list[str]) -> tuple[int, int | None] | None:
 def iter_rows(library: str | Path) -> Iterator[LibraryRow]:
     """Every data row in file order (header and blank/comment lines are skipped, line numbers kept)."""
     path = library_path(library)
+    allow_long_fields()
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             first = handle.readline()
             if not first:
                 raise InputFileError(f"library file {path} is empty")
-            header = next(csv.reader([first]))
-            columns = _csv_columns(header) if "," in first else None
+            delimiter = sniff_delimiter(first)
+            header = next(csv.reader([first], delimiter=delimiter))
+            columns = _csv_columns(header) if delimiter in first else None
             if columns is not None:
-                yield from _csv_rows(handle, *columns)
+                yield from _csv_rows(handle, delimiter, *columns)
             else:
                 yield from _smi_rows(handle, first)
     except UnicodeDecodeError:
         raise InputFileError(f"library file {path} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputFileError(f"library file {path} is not valid CSV: {exc}") from None
 
 
-def _csv_rows(handle: io.TextIOBase, smiles_col: int, name_col: int | None) -> Iterator[LibraryRow]:
-    reader = csv.reader(handle)
+def _csv_rows(handle: io.TextIOBase, delimiter: str, smiles_col: int, name_col: int | None) -> Iterator[LibraryRow]:
+    reader = csv.reader(handle, delimiter=delimiter)
     for row in reader:
         line = reader.line_num + 1  # +1: the header line was read before the reader started
         if not row or not any(c.strip() for c in row):

@@ -17,7 +17,6 @@ from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent, typed_name
 from .phase import PhaseDiagram, build_phase_diagram
-from .session import create_session
 from .units import KELVIN_OFFSET, to_kelvin
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
@@ -102,7 +101,7 @@ class ChiPredictor:
         """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads."""
         self.artifact: Artifact = load_artifact(model_dir)
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
-        self._session = create_session(self.artifact.model_path, threads)
+        self._session = self.artifact.open_graph(self.artifact.manifest.model_file, threads)
         self._check_signature()
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
@@ -204,8 +203,9 @@ class ChiPredictor:
                 polymer_smiles, solvent_smiles = resolve_polymer(str(polymer)), resolve_solvent(str(solvent))
                 xp = self.polymer_descriptors(polymer_smiles)
                 xs = self.solvent_descriptors(solvent_smiles)
-            except ChiLiteError as exc:
-                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=str(exc))
+            except Exception as exc:  # noqa: BLE001 (one bad row fails alone, whatever RDKit raised for it)
+                message = str(exc) if isinstance(exc, ChiLiteError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=message)
                 continue
             good.append((i, polymer_smiles, solvent_smiles, t, xp, xs))
         for start in range(0, len(good), _BATCH_ROWS):

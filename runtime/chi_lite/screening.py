@@ -9,7 +9,11 @@ with the library unless every row is asked for.
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import warnings
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,10 +22,11 @@ import numpy as np
 
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
+from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
 from .factorized import FactorizedModel, solvent_features
 from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
 from .featurize.featurizer import Featurizer
-from .featurize.oligomer import _quiet_rdkit, has_dummy_atom
+from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
 from .names import lookup, resolve_polymer
 from .predictor import ChiPredictor, to_kelvin
@@ -75,12 +80,31 @@ def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
     smiles = entry.smiles if entry is not None else raw
     if not smiles:
         return None, None, "empty solvent SMILES"
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None or mol.GetNumAtoms() == 0:
-        return None, None, f"invalid solvent SMILES: {raw!r}"
+    shown = repr(raw if len(raw) <= 80 else raw[:80] + "…")
+    try:
+        check_text_length(smiles, "solvent SMILES")
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None or mol.GetNumAtoms() == 0:
+            return None, None, f"invalid solvent SMILES: {shown}"
+        check_heavy_atoms(heavy_atoms(mol), "solvent")
+    except LimitError as exc:
+        return None, None, str(exc)
     if has_dummy_atom(mol):
-        return None, None, f"solvent SMILES must not contain '*': {raw!r}"
+        return None, None, f"solvent SMILES must not contain '*': {shown}"
     return Chem.MolToSmiles(mol), mol, None
+
+
+def _refuse_unguarded_script() -> None:
+    """Fail fast inside a spawned worker that is re-running a script without a main guard.
+
+    Spawned workers import the parent's script; one that builds a Screener(jobs>1) at top level
+    would start workers of its own, which import the script again, without end.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ChiLiteError(
+            "Screener(jobs>1) was created while a worker process was starting: put the code that uses it "
+            "under 'if __name__ == \"__main__\":' in your script (worker processes re-import it)"
+        )
 
 
 class _Ranking:
@@ -127,8 +151,9 @@ class Screener:
     """Load a model once; screen libraries against polymers. ``jobs`` processes compute descriptors."""
 
     def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None, jobs: int = 1) -> None:
-        if jobs < 1:
-            raise ChiLiteError(f"jobs must be at least 1 (got {jobs})")
+        check_jobs(jobs)
+        if jobs > 1:
+            _refuse_unguarded_script()
         self.predictor = ChiPredictor(model_dir, threads=threads)
         self.model = FactorizedModel(self.predictor.artifact, threads)
         self.memory = MemoryCache(self.predictor.artifact.sha256)
@@ -150,8 +175,7 @@ class Screener:
     def close(self) -> None:
         """Stop the descriptor worker processes (if --jobs started any)."""
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     @property
@@ -182,7 +206,8 @@ class Screener:
                 known = self._canonical.get(raw)
                 if known is None:
                     known = _canonical(raw)
-                    self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
+                    if len(raw) <= MAX_SMILES_CHARS:  # over-long text is refused, never kept (serve runs for months)
+                        self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
                     if len(self._canonical) > MEMORY_ENTRIES:
                         self._canonical.popitem(last=False)
                 canon[raw] = known
@@ -198,6 +223,8 @@ class Screener:
             computed = self._descriptors([raw for raw, _ in todo.values()], [mol for _, mol in todo.values()])
             ok = [(key, vec) for key, (vec, err) in zip(todo, computed) if vec is not None]
             errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
+            if len(self._failed) > MEMORY_ENTRIES:  # bounded like the other caches
+                self._failed.clear()
             self._failed.update(errors)
             if ok:
                 embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
@@ -229,10 +256,22 @@ class Screener:
                     out.append((None, str(exc)))
             return out
         if self._pool is None:
-            # spawn, not fork: the parent holds onnxruntime thread pools that must not be forked
-            context = multiprocessing.get_context("spawn")
-            self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.predictor.featurizer.config,))
-        return self._pool.map(_worker_descriptors, smiles, chunksize=max(1, len(smiles) // (4 * self.jobs)))
+            # spawn, not fork: the parent holds onnxruntime thread pools that must not be forked.
+            # An executor, not multiprocessing.Pool: a worker that dies (the OOM killer, a script
+            # without a main guard) breaks the executor, and the parent hears of it instead of waiting.
+            self._pool = ProcessPoolExecutor(
+                self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(self.predictor.featurizer.config,),
+            )
+        try:
+            return list(self._pool.map(_worker_descriptors, smiles, chunksize=max(1, len(smiles) // (4 * self.jobs))))
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise ChiLiteError(
+                "a descriptor worker process died (killed, e.g. out of memory, or a script using Screener(jobs>1) "
+                "without 'if __name__ == \"__main__\":'); retry with fewer --jobs or --jobs 1"
+            ) from None
 
     def screen(
         self,
@@ -285,17 +324,17 @@ class Screener:
                     scores.append(np.stack([chi, std, p if p is not None else np.full_like(chi, np.nan)], axis=1))
                 ranking.add(lines, smiles, names, scores)
 
+        ranked = None
         if disk is not None and disk.valid:
-            result.from_disk_cache = True
-            for lines, features in disk.read(CACHED_READ_ROWS):
-                n = len(lines)
-                score(lines, [""] * n, [""] * n, features)  # strings are fetched for the ranked rows only
-                result.rows_read += n
-                if progress:
-                    progress(n)
-            result.bad_rows = disk.bad_rows()
-            result.rows_read += len(result.bad_rows)
-        else:
+            try:
+                ranked = self._ranked_from_cache(disk, score, result, progress, ranking)
+            except sqlite3.DatabaseError as exc:  # truncated or corrupt after its header was read: rebuild
+                warnings.warn(f"cache file {disk.path} is corrupt ({exc}); rebuilding it", RuntimeWarning, stacklevel=2)
+                ranking = _Ranking(top, sort)
+                result.rows_read, result.bad_rows, result.from_disk_cache = 0, [], False
+            finally:
+                disk.close()
+        if ranked is None:
             if disk is not None:
                 disk.start_writing()
             try:
@@ -309,13 +348,27 @@ class Screener:
                 raise
             if disk is not None:
                 disk.finish()
+                disk.close()
+            ranked = ranking.ranked()
         result.descriptors_computed = self.descriptors_computed - before
-        ranked = ranking.ranked()
-        if result.from_disk_cache and disk is not None:
-            strings = disk.strings([line for line, _, _, _ in ranked])
-            ranked = [(line, *strings[line], scores) for line, _, _, scores in ranked]
         result.rows = self._rows(ranked, result)
         return result
+
+    @staticmethod
+    def _ranked_from_cache(disk: DiskCache, score, result: ScreenResult, progress, ranking: _Ranking) -> list:
+        """The ranking from a complete disk cache: no molecule is parsed; strings only for the ranked rows."""
+        result.from_disk_cache = True
+        for lines, features in disk.read(CACHED_READ_ROWS):
+            n = len(lines)
+            score(lines, [""] * n, [""] * n, features)
+            result.rows_read += n
+            if progress:
+                progress(n)
+        result.bad_rows = disk.bad_rows()
+        result.rows_read += len(result.bad_rows)
+        ranked = ranking.ranked()
+        strings = disk.strings([line for line, _, _, _ in ranked])
+        return [(line, *strings[line], scores) for line, _, _, scores in ranked]
 
     def _screen_chunk(self, chunk: list[LibraryRow], disk: DiskCache | None, score, result: ScreenResult) -> None:
         embedded = self._embed([row.smiles for row in chunk])

@@ -21,10 +21,11 @@ from typing import Any, Callable
 from . import __version__
 from .errors import ChiLiteError, RequestError
 from .flory_huggins import check_chain_length
+from .limits import MAX_PAIRS, MAX_REQUEST_BYTES  # noqa: F401 (MAX_REQUEST_BYTES: the transports' default)
+from .units import ROOM_TEMPERATURE_C, ROOM_TEMPERATURE_K
 
-MAX_BATCH = 1000  # pairs per predict request; solvents per inline screen library
+MAX_BATCH = MAX_PAIRS  # pairs per predict request; solvents per inline screen library
 MAX_TOP = 1000  # ranked rows one screen answer may carry
-MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
 _ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")')
@@ -67,8 +68,9 @@ class ChiService:
         """Answer one raw request (a JSON text); never raises for bad input."""
         try:
             request = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return {"id": salvage_id(line), "error": f"request is not valid JSON: {exc}"}
+        except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5000-digit number, 100,000-deep nesting
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            return {"id": salvage_id(line), "error": f"request is not valid JSON: {reason}"}
         return self.handle(request)
 
     def handle(self, request: Any, op: str | None = None) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class ChiService:
     # --- ops ----------------------------------------------------------------------------------
 
     def predict(self, request: dict[str, Any]) -> Any:
-        """One pair (polymer, solvent, temperature) → one result; ``pairs`` (a list) → results in order.
+        """One pair (polymer, solvent, temperature: 25 °C when absent) → one result; ``pairs`` (a list) → results in order.
 
         Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (adds the Flory–Huggins
         chi_critical, miscible and p_miscible_fh to every result).
@@ -114,10 +116,9 @@ class ChiService:
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
             raise RequestError(problem)
+        temperature = request.get("temperature", _room_temperature(kelvin))
         with self._lock:
-            prediction = self.predictor.predict(
-                request["polymer"], request["solvent"], request["temperature"], kelvin=kelvin
-            )
+            prediction = self.predictor.predict(request["polymer"], request["solvent"], temperature, kelvin=kelvin)
         return _shape(prediction, chain_length)
 
     def _predict_many(self, pairs: Any, kelvin: bool, chain_length: float | None) -> list[dict[str, Any]]:
@@ -126,7 +127,7 @@ class ChiService:
             raise RequestError("'pairs' must be a non-empty list of {polymer, solvent, temperature} objects")
         if len(pairs) > self.max_batch:
             raise RequestError(f"{len(pairs)} pairs in one request; the limit is {self.max_batch}", status=413)
-        rows = [_pair_row(p) for p in pairs]
+        rows = [_pair_row(p, _room_temperature(kelvin)) for p in pairs]
         with self._lock:
             outcomes = iter(self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin))
         results = []
@@ -154,7 +155,7 @@ class ChiService:
         if "polymer" in request and "polymers" in request:
             raise RequestError("give 'polymer' or 'polymers', not both")
         kelvin = _kelvin(request)
-        temperature = _number_field(request, "temperature", 25.0)
+        temperature = _number_field(request, "temperature", _room_temperature(kelvin))
         top = request.get("top", 10)
         if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
             raise RequestError(f"'top' must be an integer from 1 to {MAX_TOP}")
@@ -258,13 +259,13 @@ def _pair_problem(pair: Any) -> str:
     """Why ``pair`` is not a {polymer, solvent, temperature} object, or '' when it is."""
     if not isinstance(pair, dict):
         return f"a pair must be an object with {', '.join(_PAIR_FIELDS)}, got {type(pair).__name__}"
-    missing = [f for f in _PAIR_FIELDS if f not in pair]
+    missing = [f for f in _PAIR_FIELDS[:2] if f not in pair]  # the temperature defaults to 25 °C
     if missing:
         return f"pair lacks {', '.join(missing)}"
     for name in ("polymer", "solvent"):
         if not isinstance(pair[name], str):
             return f"'{name}' must be a string"
-    if not _is_number(pair["temperature"]):
+    if "temperature" in pair and not _is_number(pair["temperature"]):
         return "'temperature' must be a number"
     extra = sorted(set(pair) - set(_PAIR_FIELDS))
     if extra:
@@ -272,10 +273,15 @@ def _pair_problem(pair: Any) -> str:
     return ""
 
 
-def _pair_row(pair: Any) -> tuple[str, str, Any] | None:
+def _pair_row(pair: Any, default_temperature: float) -> tuple[str, str, Any] | None:
     if _pair_problem(pair):
         return None
-    return pair["polymer"], pair["solvent"], pair["temperature"]
+    return pair["polymer"], pair["solvent"], pair.get("temperature", default_temperature)
+
+
+def _room_temperature(kelvin: bool) -> float:
+    """The temperature of a request that names none: 25 °C, as `chi-lite screen` (in the request's unit)."""
+    return ROOM_TEMPERATURE_K if kelvin else ROOM_TEMPERATURE_C
 
 
 def _echo(row: tuple[str, str, Any]) -> dict[str, Any]:
@@ -290,16 +296,25 @@ def salvage_id(line: str | bytes) -> Any:
         return None
     try:
         return json.loads(match.group(1))
-    except json.JSONDecodeError:
+    except ValueError:  # includes integers over Python's 4300-digit conversion limit
         return None
 
 
 def encode(response: dict[str, Any]) -> str:
-    """One response as a single JSON line (non-finite floats become null: JSON has no NaN)."""
+    """One response as a single JSON line of valid UTF-8 (non-finite floats become null: JSON has no NaN).
+
+    Text the client sent (an id, an echoed SMILES) may hold a lone surrogate, which UTF-8 cannot
+    carry: such a response is written with \\u escapes instead.
+    """
     try:
-        return json.dumps(response, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(response, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(response), ensure_ascii=False)
+        text = json.dumps(_finite(response), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(_finite(response), ensure_ascii=True)
+    return text
 
 
 def _finite(value: Any) -> Any:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import ArtifactError
+from .limits import check_threads
 
 THREADS_ENV = "CHI_LITE_THREADS"
 DEFAULT_THREADS = 1  # a plant PC runs other software: never take every core unasked
@@ -20,10 +21,8 @@ def resolve_threads(threads: int | None = None) -> int:
         try:
             threads = int(raw)
         except ValueError:
-            raise ArtifactError(f"{THREADS_ENV}={raw!r} is not a whole number of threads") from None
-    if threads < 1:
-        raise ArtifactError(f"thread count must be at least 1 (got {threads})")
-    return threads
+            raise ArtifactError(f"{THREADS_ENV}={raw[:40]!r} is not a whole number of threads") from None
+    return check_threads(threads)
 
 
 def create_session(model_path: Path, threads: int | None = None):

@@ -55,6 +55,17 @@ def _export(ensemble: ChiEnsemble, example: tuple, path: Path, dynamic: dict) ->
     )
 
 
+def stamp_featurizer(path: Path, vocabulary: FeaturizerConfig) -> None:
+    """Write the featurizer section's hash into the graph's metadata; the runtime refuses a manifest that disagrees."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for entry in [e for e in model.metadata_props if e.key == contract.FEATURIZER_STAMP_KEY]:
+        model.metadata_props.remove(entry)
+    model.metadata_props.add(key=contract.FEATURIZER_STAMP_KEY, value=vocabulary.fingerprint())
+    onnx.save(model, str(path))
+
+
 def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, solvent: np.ndarray, temperature_k: np.ndarray) -> float:
     """Largest |χ_torch − χ_onnx| (or |Δp_miscible|, whichever is larger) over the given raw inputs."""
     from chi_lite.session import create_session
@@ -112,6 +123,9 @@ def write_artifact(
     graphs = export_factorized(
         ensemble, len(vocabulary.polymer_descriptors), len(vocabulary.solvent_descriptors), out_dir
     )
+    for name in [MODEL_FILE, *graphs.values()]:
+        if name.endswith(".onnx"):
+            stamp_featurizer(out_dir / name, vocabulary)
     manifest = ModelManifest(
         featurizer=vocabulary,
         model_file=MODEL_FILE,

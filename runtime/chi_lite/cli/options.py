@@ -49,3 +49,16 @@ def default_format(fmt: str | None, output_path: Path | None) -> str:
         click.echo("note: stdout is not a terminal, so writing CSV (--format table|csv|json chooses)", err=True)
         return "csv"
     return "table"
+
+
+
+def refuse_same_file(**paths: Path | str | None) -> None:
+    """A usage error when two of the named paths (option name → path) are one file: neither may destroy the other."""
+    seen: dict[Path, str] = {}
+    for option, path in paths.items():
+        if path is None or str(path) == "builtin":
+            continue
+        resolved = Path(path).expanduser().resolve()
+        if resolved in seen:
+            raise click.UsageError(f"--{seen[resolved]} and --{option} name the same file {path}: use two files")
+        seen[resolved] = option

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .options import chain_length_option, default_format, format_option, model_option, threads_option
+from .options import chain_length_option, default_format, format_option, model_option, refuse_same_file, threads_option
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
 SINGLE_COLUMNS = ["polymer", "solvent", "polymer_name", "solvent_name", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
@@ -83,6 +83,7 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         raise click.UsageError("give either --input FILE or --polymer/--solvent/--temperature, not both")
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
+    refuse_same_file(input=input_path, output=output_path)
 
     from ..flory_huggins import check_chain_length
     from ..predictor import ChiPredictor, to_kelvin
@@ -107,13 +108,15 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
             click.echo(render([record], columns, fmt), nl=False)
         return
 
-    from ..batch_io import read_pairs
+    from ..batch_io import pair_columns, read_pairs
     from .output import render
 
-    header, rows = read_pairs(input_path)
+    reserved = RESULT_COLUMNS + ["p_miscible", "temperature_k", "temperature_c"] + FH_COLUMNS
+    header, rows = read_pairs(input_path, reserved=reserved)
+    names = pair_columns(header)
     predictor = ChiPredictor(model_dir, threads=threads)
     outcomes = predictor.predict_many(
-        [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
+        [(r[names["polymer"]], r[names["solvent"]], r[names["temperature"]]) for r in rows], kelvin=kelvin
     )
     fmt = default_format(fmt, output_path)
     result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]

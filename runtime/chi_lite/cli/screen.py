@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from .options import chain_length_option, default_format, format_option, model_option, threads_option
+from .options import chain_length_option, default_format, format_option, model_option, refuse_same_file, threads_option
+from ..limits import check_threads
 from ..units import celsius
 from .output import render
 
@@ -22,7 +23,10 @@ def _read_polymers(path: Path) -> list[str]:
 
     if not path.is_file():
         raise InputFileError(f"polymers file {path} does not exist")
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except UnicodeDecodeError:
+        raise InputFileError(f"polymers file {path} is not UTF-8 text: save it as UTF-8") from None
     polymers = [ln for ln in lines if ln and not ln.startswith("#")]
     if not polymers:
         raise InputFileError(f"polymers file {path} lists no polymer")
@@ -43,7 +47,7 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the ranking here.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
-@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors (max 8; pays off only for thousands of new solvents on idle cores).")
 @chain_length_option("Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
 @format_option
 @model_option
@@ -51,9 +55,12 @@ def _read_polymers(path: Path) -> list[str]:
 def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
            chain_length, fmt, model_dir, threads) -> None:
     """Rank the solvents of a library by predicted χ for a polymer (several polymers: a matrix, ranked by the first)."""
+    refuse_same_file(library=library, polymers=polymers_file, output=output_path, cache=cache_path)
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
     if not polymers:
         raise click.UsageError("give --polymer NAME|SMILES (repeatable) or --polymers FILE")
+    if threads is not None:
+        check_threads(threads)  # before it reaches the BLAS variables below
     # numpy's BLAS must not take every core unasked (house rule: one thread unless told otherwise)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads or 1))
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))

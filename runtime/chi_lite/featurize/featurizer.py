@@ -23,6 +23,10 @@ class Featurizer:
                 f"the model needs featurizer version {config.version}, this chi-lite has {FEATURIZER_VERSION}: "
                 "install the chi-lite version the model was trained with, or retrain it (make train)"
             )
+        if config.oligomer_length < 2:
+            raise ArtifactError(
+                f"the manifest's oligomer_length is {config.oligomer_length}; a cyclic oligomer needs at least 2 units"
+            )
         if config.hydrogens != "implicit":
             raise ArtifactError(f"unsupported featurizer hydrogens setting {config.hydrogens!r}")
         missing = unknown_descriptors(config.polymer_descriptors + config.solvent_descriptors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rdkit import Chem
 
 from ..errors import InvalidPolymerError, InvalidSmilesError
+from ..limits import check_heavy_atoms, check_oligomer_atoms, check_text_length
 
 _RDLOG_DISABLED = False
 
@@ -37,10 +38,22 @@ def parse_smiles(smiles: str, what: str = "molecule") -> Chem.Mol:
     _quiet_rdkit()
     if not isinstance(smiles, str) or not smiles.strip():
         raise InvalidSmilesError(f"empty {what} SMILES")
+    check_text_length(smiles.strip(), f"{what} SMILES")
     mol = Chem.MolFromSmiles(smiles.strip())
     if mol is None or mol.GetNumAtoms() == 0:
-        raise InvalidSmilesError(f"invalid {what} SMILES: {smiles!r}")
+        raise InvalidSmilesError(f"invalid {what} SMILES: {_shown(smiles)}")
+    check_heavy_atoms(heavy_atoms(mol), what)  # before any descriptor: their cost grows with the cube of the size
     return mol
+
+
+def heavy_atoms(mol: Chem.Mol) -> int:
+    """Atoms other than '*' and hydrogen (RDKit folds [H] into its neighbour when parsing)."""
+    atom = mol.GetAtomWithIdx
+    return sum(1 for i in range(mol.GetNumAtoms()) if atom(i).GetAtomicNum() > 1)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:80] + "…")
 
 
 def has_dummy_atom(mol: Chem.Mol) -> bool:
@@ -79,6 +92,7 @@ def cyclic_oligomer(repeat_unit: str, n_units: int = 10, explicit_hydrogens: boo
     if n_units < 2:
         raise ValueError("a cyclic oligomer needs at least 2 repeat units")
     unit = parse_repeat_unit(repeat_unit)
+    check_oligomer_atoms(heavy_atoms(unit) * n_units, n_units)
     head, tail = [a.GetIdx() for a in unit.GetAtoms() if a.GetAtomicNum() == 0]
     combined = None
     for i in range(n_units):
@@ -87,12 +101,13 @@ def cyclic_oligomer(repeat_unit: str, n_units: int = 10, explicit_hydrogens: boo
         copy.GetAtomWithIdx(head).SetAtomMapNum(i + 1)
         copy.GetAtomWithIdx(tail).SetAtomMapNum((i + 1) % n_units + 1)
         combined = copy.GetMol() if combined is None else Chem.CombineMols(combined, copy.GetMol())
-    ring = Chem.molzip(combined)
     try:
+        ring = Chem.molzip(combined)
         Chem.SanitizeMol(ring, sanitizeOps=_SANITIZE_OPS)
         Chem.GetSSSR(ring)  # initializes the ring info every descriptor reads
     except Exception as exc:  # RDKit raises several sanitization exception types
-        raise InvalidPolymerError(f"cannot build a ring from repeat unit {repeat_unit!r}: {exc}") from None
+        reason = " ".join(str(exc).split())[:160]  # RDKit messages span lines and run long: errors are one line
+        raise InvalidPolymerError(f"cannot build a ring from repeat unit {_shown(repeat_unit)}: {reason}") from None
     if any(a.GetAtomicNum() == 0 for a in ring.GetAtoms()):
         raise InvalidPolymerError(f"cannot join the ends of repeat unit {repeat_unit!r}")
     return Chem.AddHs(ring) if explicit_hydrogens else ring

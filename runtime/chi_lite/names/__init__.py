@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UnknownNameError
+from ..limits import NAME_CACHE_ENTRIES, check_text_length
 
 KINDS = ("solvents", "polymers")
 _HERE = Path(__file__).resolve().parent
@@ -109,8 +110,14 @@ def _parses(smiles: str) -> bool:
     return mol is not None and mol.GetNumAtoms() > 0
 
 
-@lru_cache(maxsize=65536)
 def _resolve(kind: str, text: str) -> str:
+    """Name or SMILES → SMILES; over-long text is refused before it reaches the (bounded) cache or RDKit."""
+    check_text_length(text, "solvent" if kind == "solvents" else "polymer")
+    return _resolve_cached(kind, text)
+
+
+@lru_cache(maxsize=NAME_CACHE_ENTRIES)
+def _resolve_cached(kind: str, text: str) -> str:
     entry = lookup(kind, text)
     if entry is not None:
         return entry.smiles

@@ -85,8 +85,13 @@ def _resolve(kind: str, text: str) -> str:
     entry = lookup(kind, text)
     if entry is not None:
         return entry.smiles
-    if not text.strip() or _parses(text):
-        return text  # SMILES: the featurizer checks the chemistry and says what is wrong
+    if not text.strip():
+        return text  # the featurizer names the empty input
+    if _parses(text):
+        from ..featurize.chemistry import check_polymer, check_solvent
+
+        (check_solvent if kind == "solvents" else check_polymer)(text)  # a polymer–solvent question at all?
+        return text
     what = "solvent" if kind == "solvents" else "polymer"
     close = suggestions(kind, text)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; 'chi-lite names --kind {kind}' lists the known names"

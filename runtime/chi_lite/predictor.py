@@ -190,13 +190,15 @@ class ChiPredictor:
         xs = self.solvent_descriptors(solvent)[None, :]
         return self._run([polymer], [solvent], xp, xs, np.array([t]), n, crystalline)[0]
 
-    def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
+    def predict_temperatures(
+        self, polymer: str, solvent: str, temperatures_k: Sequence[float], *, chain_length: float | None = None
+    ) -> list[ChiPrediction]:
         """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
         xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
-        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t)
+        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t, chain_length)
 
     def phase_diagram(
         self,

@@ -74,3 +74,12 @@ def crystalline_gate(temperature_k: float, t_dissolve_k: float | None) -> float:
     if t_dissolve_k is None:
         return 1.0
     return _sigmoid((temperature_k - t_dissolve_k) / MELT_WIDTH_K)
+
+
+def probability_array(model: VerdictModel, p_classifier, chi, chi_std, chi_critical: float):
+    """``model.probability`` over arrays (screening ranks whole libraries by it)."""
+    import numpy as np
+
+    values = [model.probability(None if p is None or p != p else float(p), float(c), float(s), chi_critical)
+              for p, c, s in zip(p_classifier, chi, chi_std)]
+    return np.array(values, dtype=float)

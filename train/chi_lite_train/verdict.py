@@ -106,6 +106,27 @@ def novelty_thresholds(reports: list[dict[str, Any]]) -> tuple[dict[str, dict[st
     return thresholds, mae
 
 
+def domain_class_mae(exp: Any, report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """MAE of a grouped χ CV report per domain class, each test row graded against its fold's training rows.
+
+    The folds are regenerated from the report's scheme/folds/seed exactly as `chi-lite-train cv` made them.
+    """
+    from chi_lite.domain import DomainFacts, assess
+
+    from .evaluate import SCHEMES, grouped_folds
+
+    predicted = {r["row"]: r["pred"] for r in report["predictions"]}
+    errors: dict[str, list[float]] = {"in": [], "near": [], "out": []}
+    for test_pos in grouped_folds(exp[SCHEMES[report["scheme"]]], report["folds_n"], report["seed"]):
+        train = exp.drop(exp.index[test_pos])
+        facts = DomainFacts.from_manifest(domain_facts(list(train["polymer"]), list(train["solvent"]), list(train["temp_k"])))
+        for row in exp.iloc[test_pos].itertuples():
+            if row.row in predicted:
+                level = assess(facts, row.polymer, row.solvent, row.temp_k).domain
+                errors[level].append(abs(predicted[row.row] - row.chi))
+    return {c: {"mae": round(float(np.mean(e)), 4), "n": len(e)} for c, e in errors.items() if e}
+
+
 def domain_facts(exp_polymers: list[str], exp_solvents: list[str], temperatures_k: list[float]) -> dict[str, Any]:
     """Elements, canonical molecules and temperature range of the χ training rows."""
     polymers = sorted({canonical(s) for s in exp_polymers})
@@ -122,9 +143,7 @@ def domain_facts(exp_polymers: list[str], exp_solvents: list[str], temperatures_
 def write_answer_layer(
     model_dir: Path,
     oof_path: Path,
-    exp_polymers: list[str],
-    exp_solvents: list[str],
-    temperatures_k: list[float],
+    exp: Any,
     cv_reports: list[Path],
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
@@ -147,7 +166,11 @@ def write_answer_layer(
     }
     reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in cv_reports if Path(p).exists()]
     thresholds, mae = novelty_thresholds(reports)
-    domain = {**domain_facts(exp_polymers, exp_solvents, temperatures_k), "novelty": thresholds, "novelty_mae": mae}
+    class_mae = {r["scheme"]: domain_class_mae(exp, r) for r in reports}
+    for scheme, classes in class_mae.items():
+        log(f"χ MAE per domain class, {scheme}-grouped CV: " + ", ".join(f"{c} {v['mae']:.3f} (n={v['n']})" for c, v in classes.items()))
+    domain = {**domain_facts(list(exp["polymer"]), list(exp["solvent"]), list(exp["temp_k"])),
+              "novelty": thresholds, "novelty_mae": mae, "class_mae": class_mae}
     manifest = ModelManifest.load(model_dir)
     manifest.verdict, manifest.domain = verdict, domain
     manifest.save(model_dir)

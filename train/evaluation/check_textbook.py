@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     n = len(facts)
     polymers = len({f["polymer"] for f in facts})
-    print(f"textbook facts: {n} rows, {polymers} polymers ({args.facts})")
+    print(f"textbook facts: {n} rows, {polymers} polymers ({args.facts.name})")
     print(f"verdict    (p_miscible ≥ 0.5):            accuracy {right['verdict'] / n:.3f} ({right['verdict']}/{n})")
     if predictor.reports_miscibility:
         print(f"classifier (p_classifier ≥ 0.5, 25 °C):  accuracy {right['classifier'] / n:.3f} ({right['classifier']}/{n})")

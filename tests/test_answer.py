@@ -270,3 +270,26 @@ def test_shipped_model_answers_the_crystalline_and_domain_cases():
     assert predictor.predict(PS, TOLUENE, 300).domain == "out"
     a, b = predictor.predict("PNIPAM", "water", 20), predictor.predict("PNIPAM", "water", 45)
     assert a.p_miscible != b.p_miscible  # temperature moves the verdict through χ(T)
+
+
+@pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(), reason="no shipped model")
+def test_training_writes_the_answer_layer_byte_for_byte(data_dir, tmp_path):
+    pytest.importorskip("torch")
+    import shutil
+
+    from chi_lite_train.data import load_chi_data
+    from chi_lite_train.verdict import write_answer_layer
+
+    shutil.copy(SHIPPED / "manifest.json", tmp_path / "manifest.json")
+    exp = load_chi_data(data_dir).exp
+    reports = [SHIPPED.parent / "train" / "reports" / "pairs_metrics.json"]
+    oof = SHIPPED.parent / "train" / "reports" / "miscibility_oof.json"
+    written = write_answer_layer(tmp_path, oof, exp, reports)
+    first = (tmp_path / "manifest.json").read_bytes()
+    write_answer_layer(tmp_path, oof, exp, reports)
+    assert (tmp_path / "manifest.json").read_bytes() == first
+    section = json.loads(first)
+    assert set(section["verdict"]["coefficients"]) == {"intercept", "classifier_logit", "chi_margin"}
+    assert section["domain"]["temperature_k"][0] < section["domain"]["temperature_k"][1]
+    assert {"C", "O"} <= set(section["domain"]["elements"]) and "Si" not in section["domain"]["elements"]
+    assert written["domain"]["class_mae"]["pairs"]["in"]["n"] > 0

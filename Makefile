@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench soak venv venv-runtime wheel wheelhouse clean
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench soak venv venv-runtime wheel wheelhouse clean check-textbook verdict-oof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,16 @@ test-fast: $(VENV)/.dev
 train: $(VENV)/.dev
 	$(BIN)/chi-lite-train fit --data-dir $(DATA) --config train/chosen_config.json \
 		--lpo-report train/reports/lpo_metrics.json --out artifacts
+	$(BIN)/chi-lite-train verdict --model artifacts --oof train/reports/miscibility_oof.json --data-dir $(DATA)
+
+# Out-of-fold miscibility predictions the verdict's stacking model is fitted on (polymer-grouped, small settings).
+verdict-oof: $(VENV)/.dev
+	$(BIN)/chi-lite-train cv --task miscibility --scheme polymers --folds 5 --seed 0 --data-dir $(DATA) \
+		--config train/verdict_cv_config.json --out train/reports/miscibility_oof.json
+
+# The textbook solubility facts (evaluation only): accuracy of the verdict and of the old classifier.
+check-textbook: $(VENV)/.runtime
+	$(BIN)/python train/evaluation/check_textbook.py train/evaluation/textbook_solubility.csv
 
 # The accuracy search (issue 3): about an hour on one core; writes train/chosen_config.json
 # and the ablation table train/reports/ablation.json. Reproducible by SEED.

@@ -85,8 +85,8 @@ def test_onnx_graph_matches_torch_on_real_pairs(tiny_torch_model):
     got = predictor.predict_many(pairs)
     assert np.max(np.abs(chi - [o.result.chi for o in got])) <= 1e-4
     assert np.max(np.abs(std - [o.result.chi_std for o in got])) <= 1e-4
-    assert np.max(np.abs(p - [o.result.p_miscible for o in got])) <= 1e-5
-    assert all(0 < o.result.p_miscible < 1 for o in got)
+    assert np.max(np.abs(p - [o.result.p_classifier for o in got])) <= 1e-5
+    assert all(0 < o.result.p_classifier < 1 for o in got)
     # χ = A + B/T holds for the reported coefficients
     for o in got:
         r = o.result

@@ -52,22 +52,27 @@ def test_batch_file_keeps_every_row_in_order(tiny_model_dir, tmp_path):
     assert [r["note"] for r in rows] == ["a", "b", "c", "d"]
     assert [bool(r["chi"]) for r in rows] == [True, False, True, False]
     assert "invalid solvent SMILES" in rows[1]["error"] and rows[0]["error"] == ""
-    assert list(rows[0])[-5:] == ["chi", "chi_std", "A", "B", "error"]
+    assert list(rows[0])[:4] == ["polymer", "solvent", "temperature", "note"]
+    assert list(rows[0])[4:] == ["chi", "chi_std", "A", "B", "chain_length", "chi_critical", "p_miscible", "miscible",
+                                 "verdict", "t_dissolve_c", "domain", "domain_note", "error"]
 
 
-def test_chain_length_adds_the_flory_huggins_verdict(tiny_model_dir, tmp_path):
+def test_chain_length_sets_the_verdict_in_every_format(tiny_model_dir, tmp_path):
     base = ["predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--chain-length", "1000"]
     table = run(*base, model=tiny_model_dir)
     assert table.returncode == 0 and "chi_critical 0.5321" in table.stdout and "miscible " in table.stdout
+    assert "chain length 1000" in table.stdout and "domain " in table.stdout
     record = json.loads(run(*base, "--format", "json", model=tiny_model_dir).stdout)
-    assert record["chi_critical"] == pytest.approx(0.5 * (1 + 1000**-0.5) ** 2)
-    assert record["miscible"] is (record["chi"] < record["chi_critical"]) and 0 <= record["p_miscible_fh"] <= 1
+    assert record["chi_critical"] == pytest.approx(0.5 * (1 + 1000**-0.5) ** 2) and record["chain_length"] == 1000
+    assert record["miscible"] is (record["p_miscible"] >= 0.5) and 0 <= record["p_miscible"] <= 1
+    assert "p_miscible_fh" not in record and record["domain"] in ("in", "near", "out")
     row = next(csv.DictReader(run(*base, "--format", "csv", model=tiny_model_dir).stdout.splitlines()))
-    assert row["miscible"] in ("yes", "no") and float(row["p_miscible_fh"]) == pytest.approx(record["p_miscible_fh"], abs=1e-5)
+    assert row["miscible"] == ("yes" if record["miscible"] else "no")
+    assert float(row["p_miscible"]) == pytest.approx(record["p_miscible"], abs=1e-5) and row["domain"] == record["domain"]
     src = tmp_path / "pairs.csv"
     src.write_text(f"polymer,solvent,temperature\n{PS},{TOLUENE},25\n{PS},C(,25\n")
     rows = list(csv.DictReader(run("predict", "--input", str(src), "--chain-length", "1000", model=tiny_model_dir).stdout.splitlines()))
-    assert list(rows[0])[-5:] == ["B", "chi_critical", "miscible", "p_miscible_fh", "error"]
+    assert list(rows[0])[-4:] == ["t_dissolve_c", "domain", "domain_note", "error"]
     assert rows[0]["miscible"] == row["miscible"] and rows[1]["miscible"] == "" and rows[1]["error"]
     batch_json = json.loads(run("predict", "--input", str(src), "--chain-length", "1000", "--format", "json", model=tiny_model_dir).stdout)
     assert batch_json[0]["miscible"] is record["miscible"] and batch_json[1]["miscible"] is None

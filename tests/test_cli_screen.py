@@ -40,7 +40,6 @@ def test_screen_matrix_json_and_output_file(tiny_model_dir, tmp_path):
 
 def test_screen_refusals_are_one_line_with_exit_2(tiny_model_dir, tmp_path):
     for args, message in [
-        (("--polymer", "PS", "--sort", "p_miscible"), "miscibility head is not trained"),
         (("--polymer", "polystyrne"), "did you mean polystyrene"),
         (("--polymer", "PS", "--library", str(tmp_path / "none.csv")), "does not exist"),
         (("--polymer", "PS", "--temperature", "-300"), "absolute zero"),

@@ -1,4 +1,5 @@
-"""p_miscible is reported by the API and every CLI format only when the manifest says the head was trained."""
+"""p_classifier (the raw classifier) is reported by the API and every CLI format only when the manifest says the head was trained;
+p_miscible (the verdict) always."""
 
 from __future__ import annotations
 
@@ -14,24 +15,24 @@ from .test_cli import PS, TOLUENE, run
 
 def test_api_reports_p_miscible_only_for_a_trained_head(tiny_model_dir, tiny_miscible_model_dir):
     plain = ChiPredictor(tiny_model_dir).predict(PS, TOLUENE, 25)
-    assert plain.p_miscible is None and "p_miscible" not in plain.to_dict()
+    assert plain.p_classifier is None and "p_classifier" not in plain.to_dict() and 0 <= plain.p_miscible <= 1
     trained = ChiPredictor(tiny_miscible_model_dir).predict(PS, TOLUENE, 25)
-    assert 0 < trained.p_miscible < 1 and trained.to_dict()["p_miscible"] == trained.p_miscible
+    assert 0 < trained.p_classifier < 1 and trained.to_dict()["p_classifier"] == trained.p_classifier
     assert trained.chi == pytest.approx(plain.chi, abs=1e-6), "same graph, same χ"
     outcomes = ChiPredictor(tiny_miscible_model_dir).predict_many([(PS, TOLUENE, 25), (PS, "nope", 25)])
-    assert outcomes[0].result.p_miscible == pytest.approx(trained.p_miscible, abs=1e-6) and not outcomes[1].ok
+    assert outcomes[0].result.p_classifier == pytest.approx(trained.p_classifier, abs=1e-6) and not outcomes[1].ok
 
 
-def test_cli_formats_carry_p_miscible_only_when_trained(tiny_model_dir, tiny_miscible_model_dir, tmp_path):
+def test_cli_formats_carry_p_classifier_only_when_trained(tiny_model_dir, tiny_miscible_model_dir, tmp_path):
     args = ("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25")
-    assert "p_miscible" not in run(*args, model=tiny_model_dir).stdout
-    assert "p_miscible" not in json.loads(run(*args, "--format", "json", model=tiny_model_dir).stdout)
+    assert "p_classifier" not in run(*args, model=tiny_model_dir).stdout
+    assert "p_classifier" not in json.loads(run(*args, "--format", "json", model=tiny_model_dir).stdout)
     table = run(*args, model=tiny_miscible_model_dir)
-    assert table.returncode == 0 and "p_miscible" in table.stdout
+    assert table.returncode == 0 and "p_classifier" in table.stdout
     record = json.loads(run(*args, "--format", "json", model=tiny_miscible_model_dir).stdout)
-    assert 0 < record["p_miscible"] < 1
+    assert 0 < record["p_classifier"] < 1
     row = next(csv.DictReader(run(*args, "--format", "csv", model=tiny_miscible_model_dir).stdout.splitlines()))
-    assert float(row["p_miscible"]) == pytest.approx(record["p_miscible"], abs=1e-5)
+    assert float(row["p_classifier"]) == pytest.approx(record["p_classifier"], abs=1e-5)
 
     src = tmp_path / "pairs.csv"
     src.write_text(f"polymer,solvent,temperature\n{PS},{TOLUENE},25\n{PS},bad,25\n", encoding="utf-8")
@@ -40,10 +41,10 @@ def test_cli_formats_carry_p_miscible_only_when_trained(tiny_model_dir, tiny_mis
         res = run("predict", "--input", str(src), "--output", str(out), model=model)
         assert res.returncode == 0, res.stderr
         rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
-        assert ("p_miscible" in rows[0]) is expected and len(rows) == 2
+        assert ("p_classifier" in rows[0]) is expected and len(rows) == 2
         if expected:
-            assert float(rows[0]["p_miscible"]) == pytest.approx(record["p_miscible"], abs=1e-5)
-            assert rows[1]["p_miscible"] == "" and rows[1]["error"]
+            assert float(rows[0]["p_classifier"]) == pytest.approx(record["p_classifier"], abs=1e-5)
+            assert rows[1]["p_classifier"] == "" and rows[1]["error"]
 
 
 def test_info_says_whether_the_head_was_trained(tiny_model_dir, tiny_miscible_model_dir):

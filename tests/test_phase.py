@@ -12,7 +12,9 @@ import pytest
 from chi_lite import ChiPredictor, PhaseDiagram
 from chi_lite.flory_huggins import critical_chi, critical_phi
 from chi_lite.phase import build_phase_diagram
+from chi_lite.answer import AnswerContext, verdict_fields
 from chi_lite.predictor import ChiPrediction
+from chi_lite.verdict import VerdictModel
 
 from .conftest import SHIPPED
 from .shared_data import heavy_modules_after
@@ -28,14 +30,17 @@ class SyntheticPredictor:
     def __init__(self, a: float, b: float, std: float = 0.02) -> None:
         self.a, self.b, self.std = a, b, std
 
-    def _at(self, t: float) -> ChiPrediction:
-        return ChiPrediction("P", "S", t, self.a + self.b / t, self.std, self.a, self.b)
+    def _at(self, t: float, chain_length: float | None = None) -> ChiPrediction:
+        chi = self.a + self.b / t
+        fields = verdict_fields(AnswerContext(VerdictModel(), None), "*CC(*)c1ccccc1", "C1CCCCC1", t, chi, self.std,
+                                self.a, self.b, None, chain_length)
+        return ChiPrediction("P", "S", t, chi, self.std, self.a, self.b, **fields)
 
     def predict(self, polymer, solvent, temperature, *, kelvin=False):
         return self._at(temperature if kelvin else temperature + 273.15)
 
-    def predict_temperatures(self, polymer, solvent, temperatures_k):
-        return [self._at(t) for t in temperatures_k]
+    def predict_temperatures(self, polymer, solvent, temperatures_k, *, chain_length=None):
+        return [self._at(t, chain_length) for t in temperatures_k]
 
 
 def _check_dome(diagram: PhaseDiagram, two_phase_below: bool) -> None:
@@ -50,9 +55,9 @@ def _check_dome(diagram: PhaseDiagram, two_phase_below: bool) -> None:
         inside = (p.temperature_k < tc) == two_phase_below
         if inside:
             assert p.binodal_poor < p.spinodal_poor < p.spinodal_rich < p.binodal_rich
-            assert p.p_miscible_fh < 0.5
+            assert p.p_miscible < 0.5 and p.verdict == "insoluble"
         else:
-            assert p.binodal_poor is None and p.spinodal_rich is None and p.p_miscible_fh > 0.5
+            assert p.binodal_poor is None and p.spinodal_rich is None and p.p_miscible > 0.5
 
 
 def test_ucst_diagram_from_synthetic_chi():
@@ -97,7 +102,7 @@ def test_cli_phase_on_the_tiny_model(tiny_model_dir, tmp_path):
     assert record["chain_length"] == 1000 and record["behaviour"] in ("UCST", "LCST", "always miscible", "never miscible")
     assert len(record["points"]) >= 5
     csv_lines = run(*args, "--format", "csv", model=tiny_model_dir).stdout.splitlines()
-    assert csv_lines[0].startswith("temperature_c,temperature_k,chi,chi_std,p_miscible_fh,binodal_poor")
+    assert csv_lines[0].startswith("temperature_c,temperature_k,chi,chi_std,p_miscible,verdict,domain,binodal_poor")
     png = tmp_path / "phase.png"
     drawn = run(*args, "--plot", str(png), model=tiny_model_dir)
     assert drawn.returncode == 0 and f"wrote {png}" in drawn.stderr

@@ -39,7 +39,11 @@ def test_builtin_screen_ranks_every_named_solvent_like_predict(tiny_model_dir, s
         single = predictor.predict(PS, row["smiles"], 25)
         assert row["chi"] == pytest.approx(single.chi, abs=1e-5)
         assert row["chi_std"] == pytest.approx(single.chi_std, abs=1e-5)
-    assert "p_miscible" not in result.rows[0]  # the tiny model's miscibility head is not trained
+    assert "p_classifier" not in result.rows[0]  # the tiny model's miscibility head is not trained
+    for row in result.rows[:: len(result.rows) // 7]:  # the verdict is predict's, field for field
+        single = predictor.predict(PS, row["smiles"], 25)
+        assert row["p_miscible"] == pytest.approx(single.p_miscible, abs=1e-5)
+        assert (row["miscible"], row["verdict"], row["domain"]) == (single.miscible, single.verdict, single.domain)
 
 
 def test_bad_rows_are_skipped_with_their_line_numbers(screener, library):
@@ -54,7 +58,9 @@ def test_bad_rows_are_skipped_with_their_line_numbers(screener, library):
 
 def test_several_polymers_make_a_matrix_ranked_by_the_first(screener, library):
     result = screener.screen(["PS", "PMMA"], library, 25)
-    assert screener.columns(result)[3:7] == ["chi[PS]", "chi_std[PS]", "chi[PMMA]", "chi_std[PMMA]"]
+    columns = screener.columns(result)
+    assert columns[3:5] == ["chi[PS]", "chi_std[PS]"] and "domain[PS]" in columns and "p_miscible[PMMA]" in columns
+    assert columns.index("chi[PMMA]") > columns.index("domain_note[PS]")
     first = [r["chi[PS]"] for r in result.rows]
     assert first == sorted(first)
     alone = {r["line"]: r["chi"] for r in screener.screen(["PMMA"], library, 25).rows}
@@ -62,8 +68,8 @@ def test_several_polymers_make_a_matrix_ranked_by_the_first(screener, library):
 
 
 def test_refusals(screener, library):
-    with pytest.raises(ChiLiteError, match="miscibility head is not trained"):
-        screener.screen([PS], library, 25, sort="p_miscible")
+    ranked = [r["p_miscible"] for r in screener.screen([PS], library, 25, sort="p_miscible").rows]
+    assert ranked == sorted(ranked, reverse=True)  # the verdict exists without a classifier (Flory–Huggins basis)
     with pytest.raises(ChiLiteError, match="did you mean polystyrene"):
         screener.screen(["polystyrne"], library, 25)
     with pytest.raises(ChiLiteError, match="does not exist"):
@@ -111,14 +117,13 @@ def test_parallel_descriptors_give_the_same_ranking(tiny_model_dir, screener):
     assert np.allclose([r["chi"] for r in got.rows], [r["chi"] for r in want.rows], atol=1e-6)
 
 
-def test_chain_length_adds_flory_huggins_fields(screener, library):
-    from chi_lite.flory_huggins import critical_chi, miscibility_probability
+def test_chain_length_sets_the_screen_verdict(screener, library):
+    from chi_lite.flory_huggins import critical_chi
 
     result = screener.screen([PS], library, 25, chain_length=1000)
-    assert screener.columns(result)[5:8] == ["chi_critical", "miscible", "p_miscible_fh"]
+    assert screener.columns(result)[5:9] == ["chi_critical", "p_miscible", "miscible", "verdict"]
     for row in result.rows:
         assert row["chi_critical"] == pytest.approx(critical_chi(1000))
-        assert row["miscible"] == (row["chi"] < critical_chi(1000))
-        assert row["p_miscible_fh"] == pytest.approx(miscibility_probability(row["chi"], row["chi_std"], 1000))
+        assert row["miscible"] == (row["p_miscible"] >= 0.5) and "p_miscible_fh" not in row
     with pytest.raises(ChiLiteError):
         screener.screen([PS], library, 25, chain_length=0.5)

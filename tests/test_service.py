@@ -33,13 +33,14 @@ def test_single_pair_matches_the_python_api(service, predictor):
     assert kelvin["result"]["chi"] == pytest.approx(expected.chi, abs=1e-6)
 
 
-def test_chain_length_adds_the_flory_huggins_verdict(service, predictor):
+def test_chain_length_sets_the_verdict(service, predictor):
     from chi_lite.flory_huggins import critical_chi
 
     one = service.handle({"op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25, "chain_length": 1000})["result"]
-    verdict = predictor.predict(PS, TOLUENE, 25).miscibility(1000)
-    assert one["chi_critical"] == pytest.approx(critical_chi(1000)) and one["miscible"] is verdict.miscible
-    assert one["p_miscible_fh"] == pytest.approx(verdict.p_miscible_fh)
+    direct = predictor.predict(PS, TOLUENE, 25, chain_length=1000)
+    assert one["chi_critical"] == pytest.approx(critical_chi(1000)) and one["miscible"] is direct.miscible
+    assert one["p_miscible"] == pytest.approx(direct.p_miscible) and one["domain"] == direct.domain
+    assert "p_miscible_fh" not in one and "domain_note" in one and "t_dissolve_c" in one
     many = service.handle({"op": "predict", "chain_length": 10, "pairs": [
         {"polymer": PS, "solvent": TOLUENE, "temperature": 25}, {"polymer": PS, "solvent": "C(", "temperature": 25}]})["result"]
     assert many[0]["chain_length"] == 10 and "chi_critical" not in many[1] and "error" in many[1]
@@ -166,7 +167,7 @@ def test_screen_inline_solvents_keep_positions_and_report_bad_ones(screening_ser
         ({"id": 3, "op": "screen", "polymer": PS, "top": 0}, "'top' must be an integer"),
         ({"id": 3, "op": "screen", "polymer": PS, "solvents": ["O"] * 6}, "limit is 5"),
         ({"id": 3, "op": "screen", "polymer": PS, "solvents": ["O\nCCO"]}, "one non-empty line"),
-        ({"id": 3, "op": "screen", "polymer": PS, "sort": "p_miscible"}, "use --sort chi"),
+        ({"id": 3, "op": "screen", "polymer": PS, "sort": "warmest"}, "sort must be one of"),
         ({"id": 3, "op": "screen", "polymer": "polystyrne"}, "polystyrene"),
         ({"id": 3, "op": "screen", "polymer": PS, "topp": 3}, "unknown field(s) 'topp'"),
     ],

@@ -67,6 +67,9 @@ class ModelManifest:
     data: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    # The answer layer (chi-lite-train verdict): stacking coefficients, applicability-domain facts.
+    verdict: dict[str, Any] = field(default_factory=dict)
+    domain: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     format: int = MANIFEST_FORMAT
 
@@ -92,6 +95,8 @@ class ModelManifest:
             data=dict(data.get("data", {})),
             metrics=dict(data.get("metrics", {})),
             versions=dict(data.get("versions", {})),
+            verdict=dict(data.get("verdict", {})),
+            domain=dict(data.get("domain", {})),
             created=str(data.get("created", "")),
             format=int(data.get("format", MANIFEST_FORMAT)),
         )

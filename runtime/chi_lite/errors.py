@@ -57,3 +57,11 @@ class RequestError(ChiLiteError, ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status  # the HTTP status this refusal maps to
+
+
+class NotPolymerSolventError(ChiLiteError, ValueError):
+    """A valid molecule that is not a polymer repeat unit or a neutral molecular solvent (salt, ion, radical, fragments)."""
+
+
+class InvalidCrystallineError(ChiLiteError, ValueError):
+    """T_m⁰, ΔH_u or V_u of a crystalline polymer missing, not a number or out of range."""

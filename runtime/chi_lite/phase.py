@@ -8,6 +8,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from .domain import DOMAINS
 from .errors import ChiLiteError, InvalidTemperatureError
 from .units import KELVIN_OFFSET, to_kelvin
 from .flory_huggins import (
@@ -17,7 +18,6 @@ from .flory_huggins import (
     critical_chi,
     critical_phi,
     critical_temperature,
-    miscibility_probability,
     spinodal,
 )
 
@@ -52,7 +52,9 @@ class PhasePoint:
     temperature_k: float
     chi: float
     chi_std: float
-    p_miscible_fh: float
+    p_miscible: float  # the verdict at this temperature and chain length (answer.verdict_fields)
+    verdict: str
+    domain: str
     binodal_poor: float | None
     binodal_rich: float | None
     binodal_poor_log10: float | None  # the dilute phase can be far below 1e-308 at large N
@@ -87,6 +89,9 @@ class PhaseDiagram:
     phi_critical: float
     critical: CriticalTemperature
     points: tuple[PhasePoint, ...]
+    t_dissolve_c: float | None = None  # semicrystalline polymers: dissolves only above this
+    domain: str = "in"  # the worst over the grid
+    domain_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The whole diagram as JSON-ready data."""
@@ -104,6 +109,9 @@ class PhaseDiagram:
             "critical_temperature_k": tc,
             "critical_temperature_c": None if tc is None else tc - KELVIN_OFFSET,
             "critical_in_range": self.critical.in_range,
+            "t_dissolve_c": self.t_dissolve_c,
+            "domain": self.domain,
+            "domain_note": self.domain_note,
             "points": [p.to_dict() for p in self.points],
         }
 
@@ -133,7 +141,7 @@ def build_phase_diagram(
     """Evaluate the model on a temperature grid (plus T_c when it falls inside) and solve FH at each point.
 
     The phase compositions use χ = A + B/T in double precision, so the curves meet exactly at the
-    critical temperature; χ, its spread and p_miscible_fh are the model's own outputs.
+    critical temperature; χ, its spread and the verdict (p_miscible, domain) are the model's own outputs.
     """
     n = check_chain_length(chain_length)
     grid = temperature_grid(tmin, tmax, points, kelvin)
@@ -142,7 +150,7 @@ def build_phase_diagram(
     crit = critical_temperature(a, b, n, float(grid[0]), float(grid[-1]))
     if crit.in_range and crit.temperature_k is not None:
         grid = np.unique(np.append(grid, crit.temperature_k))
-    predictions = predictor.predict_temperatures(polymer, solvent, grid.tolist())
+    predictions = predictor.predict_temperatures(polymer, solvent, grid.tolist(), chain_length=n)
     chi_c, phi_c = critical_chi(n), critical_phi(n)
     chi_fh = a + b / grid
     if crit.in_range:
@@ -151,7 +159,6 @@ def build_phase_diagram(
     s_poor, s_rich = spinodal(chi_fh, n)
     chi = np.array([p.chi for p in predictions])
     std = np.array([p.chi_std for p in predictions])
-    p_fh = np.atleast_1d(miscibility_probability(chi, std, n))
     at_critical = np.isclose(chi_fh, chi_c, rtol=0, atol=1e-12)
     rows = []
     for i, t in enumerate(grid):
@@ -164,7 +171,9 @@ def build_phase_diagram(
                 temperature_k=float(t),
                 chi=float(chi[i]),
                 chi_std=float(std[i]),
-                p_miscible_fh=float(p_fh[i]),
+                p_miscible=predictions[i].p_miscible,
+                verdict=predictions[i].verdict,
+                domain=predictions[i].domain,
                 binodal_poor=_number(poor),
                 binodal_rich=_number(rich),
                 binodal_poor_log10=_number(log_poor),
@@ -172,4 +181,7 @@ def build_phase_diagram(
                 spinodal_rich=_number(phi_c if at_critical[i] else s_rich[i]),
             )
         )
-    return PhaseDiagram(polymer, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows))
+    worst = max(predictions, key=lambda p: DOMAINS.index(p.domain))
+    notes = list(dict.fromkeys(part for p in predictions for part in p.domain_note.split("; ") if part))
+    return PhaseDiagram(polymer, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows),
+                        first.t_dissolve_c, worst.domain, "; ".join(notes))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -14,10 +14,12 @@ from .artifact import Artifact, load_artifact
 from .config import ModelManifest
 from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
+from .answer import AnswerContext, verdict_fields
+from .crystalline import CrystallineProperties
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent, typed_name
 from .phase import PhaseDiagram, build_phase_diagram
-from .units import KELVIN_OFFSET, to_kelvin
+from .units import KELVIN_OFFSET, check_chain_length, to_kelvin
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
@@ -25,10 +27,12 @@ _CACHE_SIZE = 8192  # descriptor vectors kept per role
 
 @dataclass(frozen=True)
 class ChiPrediction:
-    """χ at one temperature, its ensemble spread, and the fitted χ(T) = A + B/T.
+    """χ at one temperature, its spread, χ(T) = A + B/T, and the one solubility verdict.
 
-    ``p_miscible`` is the trained classifier's probability that the polymer dissolves at room
-    temperature (mean over members); it is None when the model's miscibility head was not trained.
+    ``p_miscible`` is the probability that the polymer (long chain, or ``chain_length``) dissolves
+    in the solvent at this temperature (answer.verdict_fields); ``miscible`` is p_miscible ≥ 0.5.
+    ``p_classifier`` is the raw room-temperature classifier (None without a miscibility head).
+    ``t_dissolve_c`` is set for semicrystalline polymers; ``domain``/``domain_note`` say how far to trust it.
     """
 
     polymer: str
@@ -38,7 +42,15 @@ class ChiPrediction:
     chi_std: float
     A: float
     B: float
-    p_miscible: float | None = None
+    p_classifier: float | None = None
+    chain_length: float | None = None
+    chi_critical: float = 0.5
+    p_miscible: float = float("nan")
+    miscible: bool = False
+    verdict: str = ""
+    t_dissolve_c: float | None = None
+    domain: str = "in"
+    domain_note: str = ""
     polymer_name: str | None = None  # the name the user typed (None for a SMILES): what outputs echo
     solvent_name: str | None = None
 
@@ -48,9 +60,9 @@ class ChiPrediction:
         return self.temperature_k - KELVIN_OFFSET
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field plus temperature_c, ready for JSON or CSV; p_miscible only when the model reports it."""
+        """Every field plus temperature_c, ready for JSON or CSV; p_classifier only when the model has one."""
         out = asdict(self)
-        for optional in ("p_miscible", "polymer_name", "solvent_name"):
+        for optional in ("p_classifier", "polymer_name", "solvent_name"):
             if out[optional] is None:
                 del out[optional]
         out["temperature_c"] = self.temperature_c
@@ -105,6 +117,7 @@ class ChiPredictor:
         self._check_signature()
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
+        self.answer_context = AnswerContext.from_manifest(self.artifact.manifest, self.reports_miscibility)
 
     def _check_signature(self) -> None:
         """The graph's tensors must be the manifest's, and its input widths the vocabulary's."""
@@ -155,23 +168,39 @@ class ChiPredictor:
         """Descriptors of a solvent (cached by SMILES)."""
         return self._solvents.get_or_compute(smiles, self.featurizer.solvent)
 
-    def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
-        """χ for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
+    def predict(
+        self,
+        polymer: str,
+        solvent: str,
+        temperature: float,
+        *,
+        kelvin: bool = False,
+        chain_length: float | None = None,
+        crystalline: CrystallineProperties | None = None,
+    ) -> ChiPrediction:
+        """χ and the verdict for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``.
+
+        ``chain_length`` N (default: long chain); ``crystalline`` overrides the names table's
+        T_m⁰/ΔH_u/V_u (for a polymer given by SMILES). Raises a ChiLiteError on bad input.
+        """
         t = to_kelvin(temperature, kelvin)
+        n = None if chain_length is None else check_chain_length(chain_length)
         typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = self.polymer_descriptors(polymer)[None, :]
         xs = self.solvent_descriptors(solvent)[None, :]
-        return self._run([polymer], [solvent], xp, xs, np.array([t]), [typed])[0]
+        return self._run([polymer], [solvent], xp, xs, np.array([t]), [typed], n, crystalline)[0]
 
-    def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
+    def predict_temperatures(
+        self, polymer: str, solvent: str, temperatures_k: Sequence[float], *, chain_length: float | None = None
+    ) -> list[ChiPrediction]:
         """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
         typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
         xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
-        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t, [typed] * len(t))
+        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t, [typed] * len(t), chain_length)
 
     def phase_diagram(
         self,
@@ -188,10 +217,11 @@ class ChiPredictor:
         return build_phase_diagram(self, polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin)
 
     def predict_many(
-        self, pairs: Iterable[Sequence[Any]], *, kelvin: bool = False
+        self, pairs: Iterable[Sequence[Any]], *, kelvin: bool = False, chain_length: float | None = None
     ) -> list[PairOutcome]:
         """One outcome per (polymer, solvent, temperature) in input order; failures carry their error."""
         rows = [tuple(p) for p in pairs]
+        chain_length = None if chain_length is None else check_chain_length(chain_length)
         outcomes: list[PairOutcome | None] = [None] * len(rows)
         good: list[tuple[int, str, str, float, np.ndarray, np.ndarray]] = []
         for i, row in enumerate(rows):
@@ -217,6 +247,7 @@ class ChiPredictor:
                 np.stack([c[5] for c in chunk]),
                 np.array([c[3] for c in chunk]),
                 [(rows[c[0]][0], rows[c[0]][1]) for c in chunk],
+                chain_length,
             )
             for (i, _, _, _, _, _), result in zip(chunk, results):
                 outcomes[i] = PairOutcome(str(rows[i][0]), str(rows[i][1]), rows[i][2], result=result)
@@ -226,10 +257,17 @@ class ChiPredictor:
         return outcomes  # type: ignore[return-value]
 
     def _run(
-        self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray,
+        self,
+        polymers: list[str],
+        solvents: list[str],
+        xp: np.ndarray,
+        xs: np.ndarray,
+        t: np.ndarray,
         typed: list[tuple[Any, Any]],
+        chain_length: float | None = None,
+        crystalline: CrystallineProperties | None = None,
     ) -> list[ChiPrediction]:
-        """Run the graph; ``typed`` is what the user wrote for each pair, echoed when it was a name."""
+        """Run the graph and add the verdict; ``typed`` is what the user wrote for each pair, echoed when it was a name."""
         outputs = self._session.run(
             self._outputs,
             {
@@ -240,10 +278,15 @@ class ChiPredictor:
         )
         chi, std, a, b = outputs[:4]
         p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
-        return [
+        raw = [
             ChiPrediction(
                 p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
                 polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
             )
             for p, s, tk, c, sd, aa, bb, pm, (tp, ts) in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed)
+        ]
+        return [
+            replace(r, **verdict_fields(self.answer_context, r.polymer, r.solvent, r.temperature_k, r.chi, r.chi_std,
+                                        r.A, r.B, r.p_classifier, chain_length, crystalline))
+            for r in raw
         ]

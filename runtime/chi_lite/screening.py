@@ -24,7 +24,10 @@ from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
 from .factorized import FactorizedModel, solvent_features
-from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
+from .answer import LONG_CHAIN_CHI_CRITICAL, verdict_fields
+from .crystalline import known_crystalline
+from .flory_huggins import check_chain_length, critical_chi
+from .verdict import probability_array
 from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
@@ -32,6 +35,7 @@ from .names import lookup, resolve_polymer
 from .predictor import ChiPredictor, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
+SCREEN_ANSWER_COLUMNS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
 CHUNK_ROWS = 4096
 CACHED_READ_ROWS = 65536  # cached rows are two integers each: read them in big blocks
 
@@ -50,7 +54,7 @@ class ScreenResult:
     rows_read: int = 0
     descriptors_computed: int = 0
     from_disk_cache: bool = False
-    chain_length: float | None = None  # N: adds chi_critical, miscible, p_miscible_fh (Flory–Huggins)
+    chain_length: float | None = None  # N of the verdict (None: a long chain)
 
 
 # ---- solvent featurization (also run in worker processes) ---------------------------------
@@ -294,11 +298,6 @@ class Screener:
             raise ChiLiteError("give at least one polymer")
         if sort not in SORT_KEYS:
             raise ChiLiteError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
-        if sort == "p_miscible" and not self.report_p_miscible:
-            raise ChiLiteError(
-                "this model's miscibility head is not trained (manifest tasks.miscibility is false), "
-                "so there is no p_miscible to sort by: use --sort chi"
-            )
         if chain_length is not None:
             chain_length = check_chain_length(chain_length)
         if top is not None and top < 1:
@@ -312,6 +311,7 @@ class Screener:
             report_p_miscible=self.report_p_miscible, chain_length=chain_length,
         )
         ranking = _Ranking(top, sort)
+        chi_c = LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length)
         before = self.descriptors_computed
         disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.feature_width) if cache else None
 
@@ -321,7 +321,9 @@ class Screener:
                 scores = []
                 for scorer in scorers:
                     chi, std, p = scorer.score(features, with_p=with_p)
-                    scores.append(np.stack([chi, std, p if p is not None else np.full_like(chi, np.nan)], axis=1))
+                    p = p if p is not None else np.full_like(chi, np.nan)
+                    verdict = probability_array(self.predictor.answer_context.verdict, p, chi, std, chi_c)
+                    scores.append(np.stack([chi, std, verdict, p], axis=1))
                 ranking.add(lines, smiles, names, scores)
 
         ranked = None
@@ -383,21 +385,24 @@ class Screener:
                   np.stack([e for _, e in good]))
 
     def _rows(self, ranked, result: ScreenResult) -> list[dict[str, Any]]:
+        """Ranked rows with each polymer's χ, σ and answer fields (answer.verdict_fields, as predict)."""
         rows = []
         several = len(result.polymers) > 1
+        context = self.predictor.answer_context
         for rank, (line, smiles, name, scores) in enumerate(ranked, start=1):
             row: dict[str, Any] = {"rank": rank, "name": name, "smiles": smiles, "line": line}
-            for label, (chi, std, p) in zip(result.polymers, scores):
+            for label, polymer, (chi, std, _, p) in zip(result.polymers, result.polymer_smiles, scores):
                 suffix = f"[{label}]" if several else ""
+                a = b = None
+                if known_crystalline(polymer) is not None:  # T_d needs χ(T) = A + B/T: one predictor call
+                    fit = self.predictor.predict(polymer, smiles, result.temperature_k, kelvin=True)
+                    a, b = fit.A, fit.B
+                fields = verdict_fields(context, polymer, smiles, result.temperature_k, float(chi), float(std), a, b,
+                                        None if p != p else float(p), result.chain_length)
                 row[f"chi{suffix}"] = float(chi)
                 row[f"chi_std{suffix}"] = float(std)
-                if result.report_p_miscible:
-                    row[f"p_miscible{suffix}"] = float(p)
-                if result.chain_length is not None:
-                    n = result.chain_length
-                    row[f"chi_critical{suffix}"] = critical_chi(n)
-                    row[f"miscible{suffix}"] = bool(chi < critical_chi(n))
-                    row[f"p_miscible_fh{suffix}"] = float(miscibility_probability(float(chi), float(std), n))
+                for column in SCREEN_ANSWER_COLUMNS:
+                    row[f"{column}{suffix}"] = fields[column]
             rows.append(row)
         return rows
 
@@ -407,7 +412,5 @@ class Screener:
         several = len(result.polymers) > 1
         for label in result.polymers:
             suffix = f"[{label}]" if several else ""
-            columns += [f"chi{suffix}", f"chi_std{suffix}"] + ([f"p_miscible{suffix}"] if result.report_p_miscible else [])
-            if result.chain_length is not None:
-                columns += [f"chi_critical{suffix}", f"miscible{suffix}", f"p_miscible_fh{suffix}"]
+            columns += [f"{c}{suffix}" for c in ("chi", "chi_std", *SCREEN_ANSWER_COLUMNS)]
         return columns + ["line"]

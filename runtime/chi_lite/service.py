@@ -28,6 +28,7 @@ MAX_BATCH = MAX_PAIRS  # pairs per predict request; solvents per inline screen l
 MAX_TOP = 1000  # ranked rows one screen answer may carry
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
+_CRYSTALLINE_FIELDS = ("tm0_c", "dhu_kj_mol", "vu_cm3_mol")  # a semicrystalline polymer given by SMILES
 _ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")')
 
 
@@ -102,8 +103,9 @@ class ChiService:
     def predict(self, request: dict[str, Any]) -> Any:
         """One pair (polymer, solvent, temperature: 25 °C when absent) → one result; ``pairs`` (a list) → results in order.
 
-        Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (adds the Flory–Huggins
-        chi_critical, miscible and p_miscible_fh to every result).
+        Optional: ``kelvin`` (temperatures in K), ``chain_length`` N (the verdict's chain length;
+        default a long chain), and for one pair ``tm0_c``/``dhu_kj_mol``/``vu_cm3_mol`` (a
+        semicrystalline polymer given by SMILES). A °C value that reads like kelvin adds ``warning``.
         """
         kelvin = _kelvin(request)
         chain_length = _number_field(request, "chain_length")
@@ -112,14 +114,25 @@ class ChiService:
         if "pairs" in request:
             _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
             return self._predict_many(request["pairs"], kelvin, chain_length)
-        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS})
+        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS, *_CRYSTALLINE_FIELDS})
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
             raise RequestError(problem)
+        crystalline = None
+        if any(k in request for k in _CRYSTALLINE_FIELDS):
+            from .crystalline import crystalline_properties
+
+            missing = [k for k in _CRYSTALLINE_FIELDS if k not in request]
+            if missing:
+                raise RequestError(f"give all of {', '.join(_CRYSTALLINE_FIELDS)} for a crystalline polymer (missing {', '.join(missing)})")
+            crystalline = crystalline_properties(*(request[k] for k in _CRYSTALLINE_FIELDS))
         temperature = request.get("temperature", _room_temperature(kelvin))
         with self._lock:
-            prediction = self.predictor.predict(request["polymer"], request["solvent"], temperature, kelvin=kelvin)
-        return _shape(prediction, chain_length)
+            prediction = self.predictor.predict(
+                request["polymer"], request["solvent"], temperature, kelvin=kelvin,
+                chain_length=chain_length, crystalline=crystalline,
+            )
+        return _shape(prediction, temperature, kelvin)
 
     def _predict_many(self, pairs: Any, kelvin: bool, chain_length: float | None) -> list[dict[str, Any]]:
         """A result or an error for every pair, in order; a malformed pair fails alone."""
@@ -129,7 +142,8 @@ class ChiService:
             raise RequestError(f"{len(pairs)} pairs in one request; the limit is {self.max_batch}", status=413)
         rows = [_pair_row(p, _room_temperature(kelvin)) for p in pairs]
         with self._lock:
-            outcomes = iter(self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin))
+            outcomes = iter(self.predictor.predict_many([r for r in rows if r is not None], kelvin=kelvin,
+                                                        chain_length=chain_length))
         results = []
         for pair, row in zip(pairs, rows):
             if row is None:
@@ -137,7 +151,7 @@ class ChiService:
                 results.append({**given, "error": _pair_problem(pair)})
                 continue
             outcome = next(outcomes)
-            results.append(_shape(outcome.result, chain_length) if outcome.ok else {**_echo(row), "error": outcome.error})
+            results.append(_shape(outcome.result, row[2], kelvin) if outcome.ok else {**_echo(row), "error": outcome.error})
         return results
 
     def screen(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +202,11 @@ class ChiService:
             result = self.screener.screen(
                 polymers, library, temperature, kelvin=kelvin, top=top, sort=sort, chain_length=chain_length
             )
+        from .units import kelvin_warning
+
+        warning = kelvin_warning(temperature, kelvin)
         return {
+            **({"warning": warning} if warning else {}),
             "polymers": result.polymers,
             "polymer_smiles": result.polymer_smiles,
             "temperature_k": result.temperature_k,
@@ -222,11 +240,14 @@ def _library_line(text: str) -> str:
     return f"{entry.smiles} {text}" if entry is not None else text
 
 
-def _shape(prediction: Any, chain_length: float | None) -> dict[str, Any]:
-    """One result as JSON-ready data, with the Flory–Huggins verdict when a chain length was given."""
+def _shape(prediction: Any, temperature: Any, kelvin: bool) -> dict[str, Any]:
+    """One result as JSON-ready data (verdict and domain included), plus ``warning`` for a kelvin-like °C value."""
+    from .units import kelvin_warning
+
     out = prediction.to_dict()
-    if chain_length is not None:
-        out.update(prediction.miscibility(chain_length).to_dict())
+    warning = kelvin_warning(temperature, kelvin)
+    if warning:
+        out["warning"] = warning
     return out
 
 
@@ -306,22 +327,14 @@ def encode(response: dict[str, Any]) -> str:
     Text the client sent (an id, an echoed SMILES) may hold a lone surrogate, which UTF-8 cannot
     carry: such a response is written with \\u escapes instead.
     """
-    try:
-        text = json.dumps(response, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        text = json.dumps(_finite(response), ensure_ascii=False)
+    from .answer import finite
+
+    clean = finite(response)
+    text = json.dumps(clean, ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(_finite(response), ensure_ascii=True)
+        return json.dumps(clean, ensure_ascii=True, allow_nan=False)
     return text
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    return json_text(response, indent=None)

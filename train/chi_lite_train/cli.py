@@ -332,3 +332,25 @@ def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path
         _fail(str(exc))
     out.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"), show_default=True)
+@click.option("--oof", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/miscibility_oof.json"),
+              show_default=True, help="Polymer-grouped out-of-fold miscibility predictions (`cv --task miscibility`).")
+@click.option("--cv-report", "cv_reports", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              default=[Path("train/reports/pairs_metrics.json"), Path("train/reports/lpo_metrics.json"),
+                       Path("train/reports/lso_metrics.json")], show_default=True,
+              help="χ CV reports: per-row novelty sets the domain thresholds; MAE per domain class is reported.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
+def verdict(model_dir: Path, oof: Path, cv_reports, data_dir: Path) -> None:
+    """Fit the verdict's stacking model and write it and the applicability domain into the manifest."""
+    _require_training_extra()
+    from .verdict import write_answer_layer
+
+    data = _load_data(data_dir)
+    try:
+        written = write_answer_layer(model_dir, oof, data.exp, list(cv_reports), log=_log)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(written["verdict"]["cv"]))

@@ -182,7 +182,7 @@ def cross_validate_miscibility(
             exp, cosmo, config, labels=labels.drop(labels.index[test_pos]), hansen=data.hansen
         )
         pred = predict_frame(ensemble, vocabulary, test.assign(temp_k=ROOM_TEMPERATURE_K))
-        frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"])
+        frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"], chi_std=pred["std"])
         predictions.append(frame)
         fold_metrics.append(classification_metrics(frame["label"], frame["p_miscible"], 0.5))
         log(f"fold {k + 1}/{n_folds}: accuracy {fold_metrics[-1]['accuracy']:.3f}, AUC {fold_metrics[-1]['roc_auc']:.3f} "
@@ -199,7 +199,8 @@ def cross_validate_miscibility(
         "chi_rule": classification_metrics(y, -pooled["chi"], -CHI_CRITICAL_LONG_CHAIN),
         "folds": fold_metrics,
         "predictions": [
-            {"polymer": r.polymer, "solvent": r.solvent, "label": int(r.label), "p_miscible": float(r.p_miscible), "chi": float(r.chi)}
+            {"polymer": r.polymer, "solvent": r.solvent, "label": int(r.label), "p_miscible": float(r.p_miscible), "chi": float(r.chi),
+             "chi_std": float(r.chi_std)}
             for r in pooled.itertuples()
         ],
     }

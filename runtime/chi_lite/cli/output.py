@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from typing import Any, Sequence
+
+from ..answer import json_text, yes_no
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return yes_no(value)
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.6g}"
     return str(value)
@@ -20,7 +23,7 @@ def _cell(value: Any) -> str:
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
     """Rows (dicts) as text in ``fmt``: table, csv or json (a list of objects)."""
     if fmt == "json":
-        return json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2, ensure_ascii=False) + "\n"
+        return json_text([{c: row.get(c) for c in columns} for row in rows]) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

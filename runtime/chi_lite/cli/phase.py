@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from .options import chain_length_option, model_option, threads_option
+from ..answer import chi_of_t, domain_warning, json_text
 from .output import render
 
 
@@ -16,9 +16,12 @@ def _summary(d) -> str:
         f"polymer       {d.polymer}\n"
         f"solvent       {d.solvent}\n"
         f"chain length  {d.chain_length:g} segments\n"
-        f"chi(T)        A + B/T = {d.A:.4f} + {d.B:.2f} K / T\n"
+        f"chi(T)        A + B/T = {chi_of_t(d.A, d.B)}\n"
         f"chi_critical  {d.chi_critical:.4f} (critical phi {d.phi_critical:.4f})\n"
         f"behaviour     {d.critical.describe()}\n"
+        + (f"t_dissolve    {d.t_dissolve_c:.1f} °C (semicrystalline: dissolves only above this)\n" if d.t_dissolve_c is not None else "")
+        + f"domain        {d.domain}{' (' + d.domain_note + ')' if d.domain_note else ''}\n"
+        + (f"{warning}\n" if (warning := domain_warning(d.to_dict())) else "")
     )
 
 
@@ -43,8 +46,13 @@ def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path,
     from ..phase import POINT_COLUMNS, temperature_grid
     from ..predictor import ChiPredictor
 
+    from ..units import kelvin_warning
+
     check_chain_length(chain_length)
     temperature_grid(tmin, tmax, points, kelvin)  # refuse a bad range before loading anything
+    for value in (tmin, tmax):
+        if (line := kelvin_warning(value, kelvin)):
+            click.echo(line, err=True)
     if plot_path is not None:
         from ..plot import _pyplot, check_plot_path
 
@@ -55,7 +63,7 @@ def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path,
     )
     rows = [p.to_dict() for p in diagram.points]
     if fmt == "json":
-        click.echo(json.dumps(diagram.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(diagram.to_dict()))
     elif fmt == "csv":
         click.echo(render(rows, POINT_COLUMNS, "csv"), nl=False)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,52 +9,49 @@ import click
 
 from .options import chain_length_option, default_format, format_option, model_option, refuse_same_file, threads_option
 
-RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
-SINGLE_COLUMNS = ["polymer", "solvent", "polymer_name", "solvent_name", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
-FH_COLUMNS = ["chi_critical", "miscible", "p_miscible_fh"]  # added when --chain-length is given
+from ..answer import VERDICT_COLUMNS
+
+RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "chain_length", *VERDICT_COLUMNS, "error"]
+SINGLE_COLUMNS = ["polymer", "solvent", "polymer_name", "solvent_name", "temperature_c", "temperature_k", "chi", "chi_std",
+                  "A", "B", "chain_length", *VERDICT_COLUMNS]
 
 
-def _with_fh(columns: list[str], chain_length: float | None) -> list[str]:
-    """The Flory–Huggins columns go after B (before error), only when a chain length was given."""
-    if chain_length is None:
+def _with_classifier(columns: list[str], has_classifier: bool) -> list[str]:
+    """p_classifier (the raw room-temperature classifier) goes after B, only when the model has one."""
+    if not has_classifier:
         return columns
     at = columns.index("B") + 1
-    return columns[:at] + FH_COLUMNS + columns[at:]
+    return columns[:at] + ["p_classifier"] + columns[at:]
 
 
-def _fh_fields(result: Any, chain_length: float | None, fmt: str) -> dict[str, Any]:
-    """chi_critical, miscible (JSON bool, yes/no in tables and CSV) and p_miscible_fh of one result."""
-    if chain_length is None:
-        return {}
-    if result is None:
-        return dict.fromkeys(FH_COLUMNS)
-    verdict = result.miscibility(chain_length)
-    miscible: Any = verdict.miscible if fmt == "json" else ("yes" if verdict.miscible else "no")
-    return {"chi_critical": verdict.chi_critical, "miscible": miscible, "p_miscible_fh": verdict.p_miscible_fh}
-
+def _single_table(p: Any) -> str:
+    from ..answer import chi_of_t, domain_warning, verdict_line, yes_no
 
 def _named(name: str | None, smiles: str) -> str:
     """The name the user typed with its SMILES, or the SMILES alone."""
     return f"{name} ({smiles})" if name else smiles
 
 
-def _single_table(p: Any, chain_length: float | None) -> str:
+def _single_table(p: Any) -> str:
+    from ..answer import chi_of_t, domain_warning, verdict_line, yes_no
+
+    fields = p.to_dict()
     text = (
         f"polymer      {_named(p.polymer_name, p.polymer)}\n"
         f"solvent      {_named(p.solvent_name, p.solvent)}\n"
         f"temperature  {p.temperature_c:.2f} °C ({p.temperature_k:.2f} K)\n"
         f"chi          {p.chi:.3f} ± {p.chi_std:.3f}\n"
-        f"chi(T)       A + B/T = {p.A:.4f} + {p.B:.2f} K / T\n"
+        f"chi(T)       A + B/T = {chi_of_t(p.A, p.B)}\n"
+        f"chi_critical {p.chi_critical:.4f}\n"
     )
-    if p.p_miscible is not None:
-        text += f"p_miscible   {p.p_miscible:.2f} (classifier, room temperature)\n"
-    if chain_length is not None:
-        v = p.miscibility(chain_length)
-        text += (
-            f"chi_critical {v.chi_critical:.4f} at chain length {v.chain_length:g} (Flory–Huggins)\n"
-            f"miscible     {'yes' if v.miscible else 'no'} (p_miscible_fh {v.p_miscible_fh:.3f})\n"
-        )
-    return text
+    if p.p_classifier is not None:
+        text += f"p_classifier {p.p_classifier:.2f} (classifier alone, room temperature)\n"
+    text += f"verdict      {verdict_line(fields)}\nmiscible     {yes_no(p.miscible)}\n"
+    if p.t_dissolve_c is not None:
+        text += f"t_dissolve   {p.t_dissolve_c:.1f} °C (semicrystalline: dissolves only above this)\n"
+    text += f"domain       {p.domain}{' (' + p.domain_note + ')' if p.domain_note else ''}\n"
+    warning = domain_warning(fields)
+    return text + (f"{warning}\n" if warning else "")
 
 
 @click.command()
@@ -65,15 +61,16 @@ def _single_table(p: Any, chain_length: float | None) -> str:
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
 @click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=Path), help="CSV with columns polymer,solvent,temperature.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), help="Write batch results here instead of stdout.")
-@chain_length_option("Chain length N in solvent-sized segments (≥ 1): adds chi_critical, miscible, p_miscible_fh.")
+@chain_length_option("Chain length N in solvent-sized segments (≥ 1); default: a long chain (χ_c = 0.5).")
 @format_option
 @model_option
 @threads_option
 def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
     """Predict χ ± σ and χ(T) = A + B/T for a polymer–solvent pair or a file of pairs.
 
-    With --chain-length N, also χ_c(N), whether the pair is miscible at every composition
-    (χ < χ_c) and the probability of that from the ensemble's spread (p_miscible_fh).
+    Every answer carries one verdict (p_miscible: the probability that the polymer dissolves at
+    this temperature, long chain or --chain-length N; miscible = p_miscible ≥ 0.5), t_dissolve_c
+    for semicrystalline polymers, and domain/domain_note (in, near, out: how far to trust it).
     """
     single = [v is not None for v in (polymer, solvent, temperature)]
     if input_path is None and not all(single):
@@ -85,23 +82,28 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         raise click.UsageError("--output is for batch runs with --input")
     refuse_same_file(input=input_path, output=output_path)
 
-    from ..flory_huggins import check_chain_length
     from ..predictor import ChiPredictor, to_kelvin
+    from ..units import check_chain_length, kelvin_warning
 
     if chain_length is not None:
         chain_length = check_chain_length(chain_length)
 
     if input_path is None:
         to_kelvin(temperature, kelvin)  # refuse a bad temperature before loading anything
+        warning = kelvin_warning(temperature, kelvin)
+        if warning:
+            click.echo(warning, err=True)
         predictor = ChiPredictor(model_dir, threads=threads)
-        p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin)
+        p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin, chain_length=chain_length)
         fmt = fmt or "table"
-        record = {**p.to_dict(), **_fh_fields(p, chain_length, fmt)}
-        columns = _with_fh(SINGLE_COLUMNS + (["p_miscible"] if predictor.reports_miscibility else []), chain_length)
+        record = p.to_dict()
+        columns = _with_classifier(SINGLE_COLUMNS, predictor.reports_miscibility)
         if fmt == "table":
-            click.echo(_single_table(p, chain_length), nl=False)
+            click.echo(_single_table(p), nl=False)
         elif fmt == "json":  # a single pair is one object, not a list
-            click.echo(json.dumps({c: record[c] for c in columns if c in record}, indent=2, ensure_ascii=False))
+            from ..answer import json_text
+
+            click.echo(json_text({c: record[c] for c in columns if c in record}))
         else:
             from .output import render  # csv (and its module) only when asked for: keeps a cold start short
 
@@ -111,15 +113,19 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
     from ..batch_io import pair_columns, read_pairs
     from .output import render
 
-    reserved = RESULT_COLUMNS + ["p_miscible", "temperature_k", "temperature_c"] + FH_COLUMNS
+    reserved = RESULT_COLUMNS + ["p_classifier", "temperature_k", "temperature_c"]
     header, rows = read_pairs(input_path, reserved=reserved)
     names = pair_columns(header)
     predictor = ChiPredictor(model_dir, threads=threads)
     outcomes = predictor.predict_many(
-        [(r[names["polymer"]], r[names["solvent"]], r[names["temperature"]]) for r in rows], kelvin=kelvin
+        [(r[names["polymer"]], r[names["solvent"]], r[names["temperature"]]) for r in rows], kelvin=kelvin,
+        chain_length=chain_length,
     )
+    warned = sum(1 for r in rows if kelvin_warning(r[names["temperature"]], kelvin))
+    if warned:
+        click.echo(f"warning: {warned} temperature(s) between 200 and 600 are read as °C; if they are kelvin, add --kelvin", err=True)
     fmt = default_format(fmt, output_path)
-    result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]
+    result_columns = _with_classifier(RESULT_COLUMNS, predictor.reports_miscibility)
     out_rows = []
     for row, outcome in zip(rows, outcomes):
         merged: dict[str, Any] = dict(row)
@@ -128,9 +134,8 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
             merged.update({c: values.get(c) for c in result_columns[:-1]}, error="")
         else:
             merged.update({c: None for c in result_columns[:-1]}, error=outcome.error)
-        merged.update(_fh_fields(outcome.result, chain_length, fmt))
         out_rows.append(merged)
-    columns = header + [c for c in _with_fh(result_columns, chain_length) if c not in header]
+    columns = header + [c for c in result_columns if c not in header]
     text = render(out_rows, columns, fmt)
     if output_path is not None:
         output_path.write_text(text, encoding="utf-8")

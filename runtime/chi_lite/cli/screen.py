@@ -48,7 +48,7 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors (max 8; pays off only for thousands of new solvents on idle cores).")
-@chain_length_option("Chain length N (segments of solvent size): adds chi_critical, miscible and p_miscible_fh.")
+@chain_length_option("Chain length N (segments of solvent size) of the verdict; default: a long chain.")
 @format_option
 @model_option
 @threads_option
@@ -71,7 +71,11 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
 
     from ..flory_huggins import check_chain_length
 
+    from ..units import kelvin_warning
+
     to_kelvin(temperature, kelvin)  # refuse a bad temperature or chain length before loading anything
+    if (warning := kelvin_warning(temperature, kelvin)):
+        click.echo(warning, err=True)
     if chain_length is not None:
         chain_length = check_chain_length(chain_length)
     info = describe(library)

@@ -121,8 +121,13 @@ def _resolve_cached(kind: str, text: str) -> str:
     entry = lookup(kind, text)
     if entry is not None:
         return entry.smiles
-    if not text.strip() or _parses(text):
-        return text  # SMILES: the featurizer checks the chemistry and says what is wrong
+    if not text.strip():
+        return text  # the featurizer names the empty input
+    if _parses(text):
+        from ..featurize.chemistry import check_polymer, check_solvent
+
+        (check_solvent if kind == "solvents" else check_polymer)(text)  # a polymer–solvent question at all?
+        return text
     entry = loose_lookup(kind, text)  # after SMILES, so a SMILES is never read as a spelling of a name
     if entry is not None:
         return entry.smiles

@@ -107,7 +107,7 @@ def temperature_grid(tmin: float, tmax: float, points: int, kelvin: bool) -> np.
 
 def build_phase_diagram(
     predictor: "ChiPredictor",
-    polymer: str,
+    polymer: Any,  # a name, SMILES or calibrated PolymerProfile
     solvent: str,
     chain_length: float,
     tmin: float,
@@ -158,4 +158,4 @@ def build_phase_diagram(
                 spinodal_rich=_number(phi_c if at_critical[i] else s_rich[i]),
             )
         )
-    return PhaseDiagram(polymer, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows))
+    return PhaseDiagram(first.polymer if not isinstance(polymer, str) else polymer, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows))

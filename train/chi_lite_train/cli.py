@@ -332,3 +332,8 @@ def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path
         _fail(str(exc))
     out.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}")
+
+
+from .fewshot import fewshot as _fewshot  # noqa: E402  (few-shot calibration protocol, issue 12)
+
+main.add_command(_fewshot)

@@ -52,6 +52,11 @@ def head_outputs(
     return chi, h[..., 4], dchi, dlogit
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function without overflow for large |x|."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
 # ---- the fit ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ def _loss_and_system(head, theta, prior, solvents, tau, chi_obs, soluble, streng
         s = logit[has_sol]
         y = soluble[has_sol, None]
         loss += np.sum(np.logaddexp(0.0, s) - y * s, axis=0)  # BCE with logits, stable
-        p = 1.0 / (1.0 + np.exp(-s))
+        p = sigmoid(s)
         grad += np.einsum("mk,mkp->kp", p - y, jac)
         hess += np.einsum("mk,mkp,mkq->kpq", p * (1 - p), jac, jac)
     return loss, grad, hess

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from .calibration import CHI_NOISE, PRIOR_STRENGTH, fit_embedding, predict_members
+from .calibration import CHI_NOISE, PRIOR_STRENGTH, fit_embedding, predict_members, sigmoid
 from .errors import ChiLiteError
 from .lab_tests import LabTest
 from .names import lookup, resolve_polymer
@@ -51,7 +51,7 @@ class PolymerProfile:
     def label(self) -> str:
         """How outputs name the polymer: "PMMA (calibrated on 5 tests)"."""
         n = len(self.tests)
-        return f"{self.name or self.polymer} (calibrated on {n} test{'s' if n != 1 else ''})"
+        return f"{self.polymer} (calibrated on {n} test{'s' if n != 1 else ''})"
 
     def check_model(self, sha256: str) -> None:
         """Refuse a profile fitted against another model: its embedding means nothing here."""
@@ -119,7 +119,7 @@ class PolymerProfile:
 
 def _residuals(tests: Sequence[LabTest], chi: np.ndarray, logit: np.ndarray) -> tuple[float, ...]:
     """χ_pred − χ for χ tests, p_miscible − soluble for soluble tests (both when a row has both: χ first)."""
-    p = (1.0 / (1.0 + np.exp(-logit))).mean(axis=1)
+    p = sigmoid(logit).mean(axis=1)
     out = []
     for i, t in enumerate(tests):
         out.append(float(chi[i].mean() - t.chi) if t.chi is not None else float(p[i] - float(t.soluble)))
@@ -180,7 +180,7 @@ def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: np.ndarr
     for emb in (before, after):
         chi, logit = predict_members(predictor.factorized.head, emb, embedded, temps)
         if predictor.reports_miscibility:
-            verdicts.append((1.0 / (1.0 + np.exp(-logit))).mean(axis=1) >= 0.5)
+            verdicts.append(sigmoid(logit).mean(axis=1) >= 0.5)
         else:
             verdicts.append(chi.mean(axis=1) < 0.5)
     return [(name, bool(now)) for (name, _), was, now in zip(usable, *verdicts) if was != now]
@@ -189,3 +189,23 @@ def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: np.ndarr
 def structure_embedding(predictor: "ChiPredictor", profile: PolymerProfile) -> np.ndarray:
     """The uncalibrated (structure-based) embedding of the profile's polymer: the fit's starting point."""
     return predictor.factorized.embed_polymers(predictor.polymer_descriptors(profile.smiles)[None, :])[0].astype(np.float64)
+
+
+def profile_pairs(profile: PolymerProfile, rows: Sequence[Mapping[str, str]]) -> tuple[list[tuple[Any, Any, Any]], dict[int, str]]:
+    """(profile, solvent, temperature) per batch row, and the error of each row whose polymer cell names another polymer.
+
+    An empty or absent polymer cell means the profile's polymer.
+    """
+    pairs: list[tuple[Any, Any, Any]] = []
+    mismatched: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        given = (row.get("polymer") or "").strip()
+        if given:
+            try:
+                same = resolve_polymer(given) == profile.smiles
+            except ChiLiteError:
+                same = False
+            if not same:
+                mismatched[i] = f"polymer {given!r} is not the profile's polymer ({profile.name or profile.polymer})"
+        pairs.append((profile, row.get("solvent"), row.get("temperature")))
+    return pairs, mismatched

@@ -25,6 +25,7 @@ from .flory_huggins import check_chain_length
 MAX_BATCH = 1000  # pairs per predict request; solvents per inline screen library
 MAX_TOP = 1000  # ranked rows one screen answer may carry
 MAX_REQUEST_BYTES = 1 << 20  # one stdio line or one HTTP body
+MAX_PROFILES = 16  # calibrated polymers inline in one screen request
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
 _ID_PATTERN = re.compile(r'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")')
@@ -107,7 +108,11 @@ class ChiService:
         if "pairs" in request:
             _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
             return self._predict_many(request["pairs"], kelvin, chain_length)
-        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS})
+        _only(request, {"id", "op", "kelvin", "chain_length", "profile", *_PAIR_FIELDS})
+        if "profile" in request:  # a calibrated polymer, inline (chi-lite calibrate writes it)
+            if "polymer" in request:
+                raise RequestError("give 'polymer' or 'profile', not both")
+            request = {**request, "polymer": self._profile(request["profile"])}
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
             raise RequestError(problem)
@@ -143,11 +148,15 @@ class ChiService:
         a server never reads library paths sent by its clients. Optional: ``temperature``
         (25 °C), ``kelvin``, ``top`` (10), ``sort`` (chi | p_miscible), ``chain_length``.
         """
-        _only(request, {"id", "op", "polymer", "polymers", "library", "solvents", "temperature", "kelvin", "top",
-                        "sort", "chain_length"})
-        polymers = request.get("polymers", [request["polymer"]] if "polymer" in request else None)
-        if not isinstance(polymers, list) or not polymers or not all(isinstance(p, str) for p in polymers):
-            raise RequestError("give 'polymer' (a name or SMILES) or 'polymers' (a non-empty list of them)")
+        _only(request, {"id", "op", "polymer", "polymers", "profile", "profiles", "library", "solvents", "temperature",
+                        "kelvin", "top", "sort", "chain_length"})
+        profiles = request.get("profiles", [request["profile"]] if "profile" in request else [])
+        if not isinstance(profiles, list) or len(profiles) > MAX_PROFILES:
+            raise RequestError(f"'profiles' must be a list of at most {MAX_PROFILES} profile objects")
+        polymers = request.get("polymers", [request["polymer"]] if "polymer" in request else [] if profiles else None)
+        if not isinstance(polymers, list) or not (polymers or profiles) or not all(isinstance(p, str) for p in polymers):
+            raise RequestError("give 'polymer' (a name or SMILES), 'polymers' (a non-empty list of them) or 'profile'")
+        polymers = [self._profile(p) for p in profiles] + polymers
         if "polymer" in request and "polymers" in request:
             raise RequestError("give 'polymer' or 'polymers', not both")
         kelvin = _kelvin(request)
@@ -193,6 +202,12 @@ class ChiService:
             "rows": result.rows,
             "bad_rows": [{"line": line, "error": error} for line, error in result.bad_rows],
         }
+
+    def _profile(self, data: Any) -> Any:
+        """An inline profile object, checked against the served model."""
+        if not isinstance(data, dict):
+            raise RequestError("'profile' must be a profile object (the JSON chi-lite calibrate writes)")
+        return self.predictor.load_profile(data)
 
     def info(self, request: dict[str, Any]) -> dict[str, Any]:
         """The model card (the manifest, as `chi-lite info --format json` prints it)."""
@@ -259,7 +274,7 @@ def _pair_problem(pair: Any) -> str:
     if missing:
         return f"pair lacks {', '.join(missing)}"
     for name in ("polymer", "solvent"):
-        if not isinstance(pair[name], str):
+        if not isinstance(pair[name], str) and not (name == "polymer" and hasattr(pair[name], "embedding")):
             return f"'{name}' must be a string"
     if not _is_number(pair["temperature"]):
         return "'temperature' must be a number"

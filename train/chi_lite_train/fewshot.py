@@ -23,7 +23,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from chi_lite.calibration import CHI_NOISE, PRIOR_STRENGTH, fit_embedding, predict_members
+from chi_lite.calibration import CHI_NOISE, PRIOR_STRENGTH, fit_embedding, predict_members, sigmoid
 from chi_lite.factorized import HeadWeights
 
 KS = (0, 1, 3, 5, 10)
@@ -196,15 +196,11 @@ def evaluate_split(data, bundles: list[Path], strength: float, hsp: dict[str, np
                             "k": k, "draw": draw, "polymer": polymer, "row": int(rows["row"].iloc[i]),
                             "new_solvent": rows["solvent"].iloc[i] not in tested,
                             "chi": chi_obs[i], "pred0": chi0[i].mean(), "pred_chi": fits["chi"][0][j].mean(),
-                            "soluble": soluble[i], "p0": _sigmoid(logit0[i]).mean(),
-                            "chi_sol": fits["soluble"][0][j].mean(), "p_sol": _sigmoid(fits["soluble"][1][j]).mean(),
+                            "soluble": soluble[i], "p0": sigmoid(logit0[i]).mean(),
+                            "chi_sol": fits["soluble"][0][j].mean(), "p_sol": sigmoid(fits["soluble"][1][j]).mean(),
                             "red": red[j],
                         })
     return pd.DataFrame.from_records(records)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _regression(y: pd.Series, pred: pd.Series) -> dict[str, float]:

@@ -23,7 +23,9 @@ def _summary(d) -> str:
 
 
 @click.command()
-@click.option("--polymer", required=True, help="Repeat-unit SMILES with two '*', e.g. '*CC(*)c1ccccc1'.")
+@click.option("--polymer", help="Repeat-unit SMILES with two '*', e.g. '*CC(*)c1ccccc1'.")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A calibrated polymer (chi-lite calibrate) instead of --polymer.")
 @click.option("--solvent", required=True, help="Solvent SMILES, e.g. 'C1CCCCC1'.")
 @chain_length_option("Chain length N in solvent-sized segments (≥ 1).", required=True)
 @click.option("--tmin", default="0", show_default=True, help="Lowest temperature (°C unless --kelvin).")
@@ -35,19 +37,24 @@ def _summary(d) -> str:
               help="table: summary + rows; csv: rows only; json: summary with a list of points.")
 @model_option
 @threads_option
-def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path, fmt, model_dir, threads) -> None:
+def phase(polymer, profile_path, solvent, chain_length, tmin, tmax, points, kelvin, plot_path, fmt, model_dir, threads) -> None:
     """Binodal, spinodal and critical temperature of a pair at chain length N (polymer volume fractions)."""
     from ..flory_huggins import check_chain_length
     from ..phase import POINT_COLUMNS, temperature_grid
     from ..predictor import ChiPredictor
 
+    if (polymer is None) == (profile_path is None):
+        raise click.UsageError("give --polymer or --profile (one of them)")
     check_chain_length(chain_length)
     temperature_grid(tmin, tmax, points, kelvin)  # refuse a bad range before loading anything
     if plot_path is not None:
         from ..plot import _pyplot
 
         _pyplot()  # refuse early when matplotlib is missing
-    diagram = ChiPredictor(model_dir, threads=threads).phase_diagram(
+    predictor = ChiPredictor(model_dir, threads=threads)
+    if profile_path is not None:
+        polymer = predictor.load_profile(profile_path)
+    diagram = predictor.phase_diagram(
         polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin
     )
     rows = [p.to_dict() for p in diagram.points]

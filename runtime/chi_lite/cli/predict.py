@@ -55,6 +55,8 @@ def _single_table(p: Any, chain_length: float | None) -> str:
 
 @click.command()
 @click.option("--polymer", help="Polymer name (polystyrene, PMMA, …) or repeat-unit SMILES with two '*'.")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A calibrated polymer (chi-lite calibrate) instead of --polymer; with --input the polymer column may be omitted.")
 @click.option("--solvent", help="Solvent name (toluene, THF, …) or SMILES.")
 @click.option("--temperature", help="Temperature (°C unless --kelvin).")
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
@@ -64,17 +66,19 @@ def _single_table(p: Any, chain_length: float | None) -> str:
 @format_option
 @model_option
 @threads_option
-def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
+def predict(polymer, profile_path, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
     """Predict χ ± σ and χ(T) = A + B/T for a polymer–solvent pair or a file of pairs.
 
     With --chain-length N, also χ_c(N), whether the pair is miscible at every composition
     (χ < χ_c) and the probability of that from the ensemble's spread (p_miscible_fh).
     """
-    single = [v is not None for v in (polymer, solvent, temperature)]
+    if profile_path is not None and polymer is not None:
+        raise click.UsageError("give --polymer or --profile, not both")
+    single = [v is not None for v in (polymer if profile_path is None else profile_path, solvent, temperature)]
     if input_path is None and not all(single):
         missing = [n for n, given in zip(("--polymer", "--solvent", "--temperature"), single) if not given]
         raise click.UsageError(f"missing {', '.join(missing)} (or give --input FILE)")
-    if input_path is not None and any(single):
+    if input_path is not None and any(single[1:] + [polymer is not None]):
         raise click.UsageError("give either --input FILE or --polymer/--solvent/--temperature, not both")
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
@@ -88,6 +92,8 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
     if input_path is None:
         to_kelvin(temperature, kelvin)  # refuse a bad temperature before loading anything
         predictor = ChiPredictor(model_dir, threads=threads)
+        if profile_path is not None:
+            polymer = predictor.load_profile(profile_path)
         p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin)
         fmt = fmt or "table"
         record = {**p.to_dict(), **_fh_fields(p, chain_length, fmt)}
@@ -102,14 +108,22 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
             click.echo(render([record], columns, fmt), nl=False)
         return
 
-    from ..batch_io import read_pairs
+    from ..batch_io import REQUIRED_COLUMNS, read_pairs
     from .output import render
 
-    header, rows = read_pairs(input_path)
+    header, rows = read_pairs(input_path, ("solvent", "temperature") if profile_path is not None else REQUIRED_COLUMNS)
     predictor = ChiPredictor(model_dir, threads=threads)
-    outcomes = predictor.predict_many(
-        [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], kelvin=kelvin
-    )
+    if profile_path is not None:
+        from ..profile import profile_pairs
+
+        profile = predictor.load_profile(profile_path)
+        pairs, mismatched = profile_pairs(profile, rows)
+        click.echo(f"polymer: {profile.label}", err=True)
+    else:
+        pairs, mismatched = [(r["polymer"], r["solvent"], r["temperature"]) for r in rows], {}
+    outcomes = predictor.predict_many(pairs, kelvin=kelvin)
+    for i, error in mismatched.items():  # the row keeps its place and carries its error
+        outcomes[i] = type(outcomes[i])(rows[i].get("polymer", ""), str(rows[i].get("solvent")), rows[i].get("temperature"), error=error)
     fmt = default_format(fmt, output_path)
     result_columns = RESULT_COLUMNS[:-1] + (["p_miscible"] if predictor.reports_miscibility else []) + ["error"]
     out_rows = []

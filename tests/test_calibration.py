@@ -144,7 +144,7 @@ def test_calibrate_refuses_to_overwrite_its_tests(capsys, tmp_path):
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("profile") / "pmma.json"
-    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "pmma_tests.csv"
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "lab_tests.csv"
     with pytest.raises(SystemExit) as exit_info:
         main(["calibrate", "--polymer", "PMMA", "--tests", str(example), "--out", str(path)])
     assert exit_info.value.code == 0
@@ -154,13 +154,13 @@ def profile_path(tmp_path_factory) -> Path:
 def test_predict_single_and_batch_with_profile(capsys, tmp_path, profile_path):
     code, out, _ = _cli(capsys, "predict", "--profile", str(profile_path), "--solvent", "acetone", "--temperature", "25",
                         "--format", "json")
-    assert code == 0 and json.loads(out)["polymer"] == "PMMA (calibrated on 7 tests)"
+    assert code == 0 and json.loads(out)["polymer"] == "PMMA (calibrated on 9 tests)"
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("solvent,temperature,polymer\ntoluene,25,\nacetone,40,PMMA\nwater,25,PS\n")
     code, out, err = _cli(capsys, "predict", "--profile", str(profile_path), "--input", str(pairs), "--format", "json")
     rows = json.loads(out)
     assert code == 0 and [r["error"] for r in rows][:2] == ["", ""]
-    assert "not the profile's polymer" in rows[2]["error"] and "calibrated on 7 tests" in err
+    assert "not the profile's polymer" in rows[2]["error"] and "calibrated on 9 tests" in err
     pairs.write_text("solvent,temperature\ntoluene,25\n")
     code, out, _ = _cli(capsys, "predict", "--profile", str(profile_path), "--input", str(pairs), "--format", "json")
     assert code == 0 and json.loads(out)[0]["chi"] is not None
@@ -169,11 +169,11 @@ def test_predict_single_and_batch_with_profile(capsys, tmp_path, profile_path):
 def test_screen_and_phase_with_profile(capsys, profile_path):
     code, out, err = _cli(capsys, "screen", "--profile", str(profile_path), "--polymer", "PS", "--top", "3", "--format", "json")
     doc = json.loads(out)
-    assert code == 0 and [p["input"] for p in doc["polymers"]] == ["PMMA (calibrated on 7 tests)", "PS"]
-    assert "chi[PMMA (calibrated on 7 tests)]" in doc["ranking"][0]
+    assert code == 0 and [p["input"] for p in doc["polymers"]] == ["PMMA (calibrated on 9 tests)", "PS"]
+    assert "chi[PMMA (calibrated on 9 tests)]" in doc["ranking"][0]
     code, out, _ = _cli(capsys, "phase", "--profile", str(profile_path), "--solvent", "toluene", "--chain-length", "100",
                         "--points", "3", "--format", "json")
-    assert code == 0 and json.loads(out)["polymer"] == "PMMA (calibrated on 7 tests)"
+    assert code == 0 and json.loads(out)["polymer"] == "PMMA (calibrated on 9 tests)"
     code, _, err = _cli(capsys, "phase", "--profile", str(profile_path), "--polymer", "PS", "--solvent", "toluene",
                         "--chain-length", "100")
     assert code == 2 and "one of them" in err
@@ -187,9 +187,9 @@ def test_serve_inline_profile(profile_path):
     service = ChiService(screener.predictor, screener=screener)
     doc = json.loads(profile_path.read_text())
     answer = service.handle({"id": 1, "op": "predict", "profile": doc, "solvent": "toluene", "temperature": 25})
-    assert answer["result"]["polymer"] == "PMMA (calibrated on 7 tests)"
+    assert answer["result"]["polymer"] == "PMMA (calibrated on 9 tests)"
     answer = service.handle({"id": 2, "op": "screen", "profile": doc, "top": 2})
-    assert answer["result"]["polymers"] == ["PMMA (calibrated on 7 tests)"]
+    assert answer["result"]["polymers"] == ["PMMA (calibrated on 9 tests)"]
     answer = service.handle({"id": 3, "op": "predict", "profile": {**doc, "model_sha256": "0" * 64}, "solvent": "toluene",
                              "temperature": 25})
     assert "calibrate again" in answer["error"]

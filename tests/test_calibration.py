@@ -37,18 +37,16 @@ def _shift(predictor, solvents, delta):
 
 
 def test_one_test_moves_little_twenty_move_a_lot(predictor):
-    model = predictor.factorized
-    prior = model.embed_polymers(predictor.polymer_descriptors("*CC(C)(*)C(=O)OC")[None])[0]
-    moved = {}
+    """Tests say χ is 0.4 above the model everywhere: one test carries part of that to other solvents, twenty nearly all."""
+    base = {s: predictor.predict("PMMA", s, 25).chi for s in SOLVENTS}
+    carried = {}
     for n in (1, 20):
         profile = predictor.calibrate("PMMA", _shift(predictor, SOLVENTS[:n], 0.4))
-        moved[n] = float(np.abs(profile.embedding - prior).mean())
-        after = np.abs(profile.residuals_after).mean()
-        assert after < np.abs(profile.residuals_before).mean()
-    assert moved[20] > 2 * moved[1]
-    # with twenty tests the held-in residual shrinks by far more than half
-    profile = predictor.calibrate("PMMA", _shift(predictor, SOLVENTS, 0.4))
-    assert np.abs(profile.residuals_after).mean() < 0.5 * 0.4
+        assert np.abs(profile.residuals_after).mean() < np.abs(profile.residuals_before).mean()
+        others = SOLVENTS[n:] or SOLVENTS
+        carried[n] = float(np.mean([predictor.predict(profile, s, 25).chi - base[s] for s in others]))
+    assert 0.0 < carried[1] < 0.75 * carried[20]
+    assert carried[20] > 0.85 * 0.4
 
 
 def test_fit_of_twenty_tests_is_fast(predictor):

@@ -32,7 +32,7 @@ DRAW_SEED = 12345
 SOLUBLE_CHI = 0.5  # label of a soluble/insoluble test: χ < 0.5
 REPORT_SEED = 0  # split seed of the reported figures
 TUNE_SEED = 1  # split seed on which the prior strength is chosen
-TUNE_GRID = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+TUNE_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 HANSEN_FILE = "hansen/hsp_solvents.csv"
 
 

@@ -211,6 +211,12 @@ def test_serve_inline_profile(profile_path):
     assert "calibrate again" in answer["error"]
     answer = service.handle({"id": 4, "op": "predict", "profile": doc, "polymer": "PS", "solvent": "toluene", "temperature": 25})
     assert "not both" in answer["error"]
+    answer = service.handle({"id": 5, "op": "calibrate", "polymer": "PMMA",
+                             "tests": [{"solvent": "toluene", "chi": 0.3}, {"solvent": "nope", "soluble": 1}]})
+    made = answer["result"]
+    assert made["format"] == doc["format"] and [s["line"] for s in made["skipped"]] == [2]
+    assert service.handle({"id": 6, "op": "predict", "profile": made, "solvent": "toluene", "temperature": 25})["result"]
+    assert "non-empty list" in service.handle({"id": 7, "op": "calibrate", "polymer": "PMMA", "tests": "x"})["error"]
 
 
 def test_api_refuses_bad_tests(predictor):

@@ -22,6 +22,7 @@ from .service import MAX_REQUEST_BYTES, ChiService, encode, salvage_id
 HTTP_ROUTES: dict[str, tuple[str, str]] = {
     "/predict": ("POST", "predict"),
     "/screen": ("POST", "screen"),
+    "/calibrate": ("POST", "calibrate"),
     "/model": ("GET", "info"),
     "/health": ("GET", "health"),
 }

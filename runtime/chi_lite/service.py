@@ -53,6 +53,7 @@ class ChiService:
         self._count_lock = threading.Lock()
         self.ops: dict[str, Op] = {
             "predict": self.predict,
+            "calibrate": self.calibrate,
             "info": self.info,
             "health": self.health,
         }
@@ -202,6 +203,21 @@ class ChiService:
             "rows": result.rows,
             "bad_rows": [{"line": line, "error": error} for line, error in result.bad_rows],
         }
+
+    def calibrate(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fit ``polymer`` to ``tests`` (a list of {solvent, temperature?, chi?, soluble?}); the answer is the profile.
+
+        The profile object is what 'profile' in predict and screen accepts; unusable tests are in its "skipped".
+        """
+        _only(request, {"id", "op", "polymer", "tests", "kelvin"})
+        if not isinstance(request.get("polymer"), str):
+            raise RequestError("'polymer' (a name or SMILES) is required")
+        from .lab_tests import tests_from_records
+        from .profile import calibrate_polymer
+
+        tests, skipped = tests_from_records(request.get("tests"), _kelvin(request))  # never a path: a server reads no client files
+        with self._lock:
+            return calibrate_polymer(self.predictor, request["polymer"], tests, skipped).to_dict()
 
     def _profile(self, data: Any) -> Any:
         """An inline profile object, checked against the served model."""

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench soak venv venv-runtime wheel wheelhouse clean check-textbook verdict-oof
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench soak venv venv-runtime wheel wheelhouse clean check-textbook verdict-oof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,12 @@ tune: $(VENV)/.dev
 lpo: $(VENV)/.dev
 	$(BIN)/chi-lite-train cv --data-dir $(DATA) --scheme polymers --folds 5 --seed 0 \
 		--config train/chosen_config.json --out train/reports/lpo_metrics.json
+
+# Few-shot calibration (issue 12): leave-polymers-out, k lab tests per held-out polymer, vs the
+# Hansen sphere; small fold ensembles (3 members), prior strength chosen on split seed 1.
+fewshot: $(VENV)/.dev
+	nice -n 5 $(BIN)/chi-lite-train fewshot --data-dir $(DATA) --config train/chosen_config.json \
+		--out train/reports/fewshot.json --plot docs/fewshot.png
 
 # MODEL_CARD.md from artifacts/manifest.json and the reports under train/reports/.
 card: $(VENV)/.dev

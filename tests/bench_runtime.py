@@ -215,6 +215,23 @@ def million_row_screen(model_dir, molecules: list[str]) -> None:
         print(f"  cache file {cache.stat().st_size / 1e6:.0f} MB")
 
 
+def calibration_fit(predictor: ChiPredictor, solvents: set[str]) -> None:
+    """The MAP fit of issue 12 alone (embeddings computed beforehand): 20 χ tests, every member."""
+    import numpy as np
+
+    from chi_lite.calibration import fit_embedding, predict_members
+
+    model = predictor.factorized
+    prior = model.embed_polymers(predictor.polymer_descriptors(PS)[None])[0].astype(np.float64)
+    chosen = sorted(solvents)[:20]
+    embedded = predictor.solvent_embeddings(chosen)
+    temps = np.full(len(chosen), 298.15)
+    chi = predict_members(model.head, prior, embedded, temps)[0].mean(axis=1) + 0.3
+    no_labels = np.full(len(chosen), np.nan)
+    seconds = _best_of(lambda: fit_embedding(model.head, prior, embedded, temps, chi, no_labels))
+    print(f"calibration fit, {len(chosen)} χ tests, {model.head.members} members: {1e3 * seconds:.1f} ms")
+
+
 def main() -> None:
     print(f"load average before: {_load()} (2 cores; other jobs share the machine)")
     polymers, solvents = chi_molecules(DATA)
@@ -223,6 +240,7 @@ def main() -> None:
     model_dir = predictor.artifact.directory
     featurization(predictor, polymers, solvents)
     latency(predictor, solvents)
+    calibration_fit(predictor, solvents)
     molecules = _hansen_smiles()
     new_solvents(model_dir, molecules)
     with Screener(model_dir) as screener:

@@ -40,14 +40,26 @@ def pair_columns(header: Sequence[str]) -> dict[str, str]:
     return {c: lowered[c] for c in REQUIRED_COLUMNS if c in lowered}
 
 
-def read_pairs(path: Path, reserved: Sequence[str] = ()) -> tuple[list[str], list[dict[str, str]]]:
+def read_pairs(
+    path: Path, required: Sequence[str] = REQUIRED_COLUMNS, reserved: Sequence[str] = ()
+) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows of a file with polymer, solvent and temperature columns (extra columns kept).
 
     ``reserved`` are the output column names: an input column with one of them is refused.
     """
+    return read_rows(path, tuple(required), "input file", ",".join(required), reserved)
+
+
+def read_rows(
+    path: Path, required: tuple[str, ...], label: str, expected: str, reserved: Sequence[str] = ()
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV (',', ';' or tab) that must name the ``required`` columns, any case.
+
+    ``label`` and ``expected`` word the errors.
+    """
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"input file {path} does not exist")
+        raise InputFileError(f"{label} {path} does not exist")
     allow_long_fields()
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -55,34 +67,35 @@ def read_pairs(path: Path, reserved: Sequence[str] = ()) -> tuple[list[str], lis
             handle.seek(0)
             reader = csv.DictReader(handle, delimiter=sniff_delimiter(first))
             header = [h.strip() for h in (reader.fieldnames or [])]
-            _check_header(path, header, reserved)
+            _check_header(path, header, required, reserved, label, expected)
             reader.fieldnames = header
             rows = [{k: (v if v is not None else "") for k, v in row.items() if k is not None} for row in reader]
     except UnicodeDecodeError:
-        raise InputFileError(f"input file {path} is not UTF-8 text: save it as UTF-8 (CSV UTF-8 in a spreadsheet)") from None
+        raise InputFileError(f"{label} {path} is not UTF-8 text: save it as UTF-8 (CSV UTF-8 in a spreadsheet)") from None
     except csv.Error as exc:
-        raise InputFileError(f"input file {path} is not valid CSV: {exc}") from None
+        raise InputFileError(f"{label} {path} is not valid CSV: {exc}") from None
     if not rows:
-        raise InputFileError(f"input file {path} has a header but no rows")
+        raise InputFileError(f"{label} {path} has a header but no rows")
     return header, rows
 
 
-def _check_header(path: Path, header: list[str], reserved: Sequence[str]) -> None:
+def _check_header(
+    path: Path, header: list[str], required: Sequence[str], reserved: Sequence[str], label: str, expected: str
+) -> None:
     if not header:
-        raise InputFileError(f"input file {path} is empty: expected a header 'polymer,solvent,temperature'")
+        raise InputFileError(f"{label} {path} is empty: expected a header '{expected}'")
     seen: set[str] = set()
     for name in header:
         if name.lower() in seen:
-            raise InputFileError(f"input file {path} has the column {name!r} twice: rename one")
+            raise InputFileError(f"{label} {path} has the column {name!r} twice: rename one")
         seen.add(name.lower())
-    missing = [c for c in REQUIRED_COLUMNS if c not in pair_columns(header)]
+    present = {h.lower() for h in header}
+    missing = [c for c in required if c not in present]
     if missing:
-        raise InputFileError(
-            f"input file {path} lacks column(s) {', '.join(missing)}: the header must name polymer,solvent,temperature"
-        )
+        raise InputFileError(f"{label} {path} lacks column(s) {', '.join(missing)}: the header must name {expected}")
     taken = [h for h in header if h.lower() in {r.lower() for r in reserved}]
     if taken:
         raise InputFileError(
-            f"input file {path} has column(s) {', '.join(map(repr, taken))} named like output columns "
+            f"{label} {path} has column(s) {', '.join(map(repr, taken))} named like output columns "
             f"({', '.join(reserved)}): rename them so the answers do not overwrite them"
         )

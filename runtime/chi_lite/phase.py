@@ -129,7 +129,7 @@ def temperature_grid(tmin: float, tmax: float, points: int, kelvin: bool) -> np.
 
 def build_phase_diagram(
     predictor: ChiOfTemperature,
-    polymer: str,
+    polymer: Any,  # a name, SMILES or calibrated PolymerProfile
     solvent: str,
     chain_length: float,
     tmin: float,
@@ -183,5 +183,6 @@ def build_phase_diagram(
         )
     worst = max(predictions, key=lambda p: DOMAINS.index(p.domain))
     notes = list(dict.fromkeys(part for p in predictions for part in p.domain_note.split("; ") if part))
-    return PhaseDiagram(polymer, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows),
+    shown = first.polymer if not isinstance(polymer, str) else polymer
+    return PhaseDiagram(shown, solvent, n, a, b, chi_c, phi_c, crit, tuple(rows),
                         first.t_dissolve_c, worst.domain, "; ".join(notes))

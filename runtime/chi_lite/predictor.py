@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 
@@ -20,6 +21,12 @@ from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent, typed_name
 from .phase import PhaseDiagram, build_phase_diagram
 from .units import KELVIN_OFFSET, check_chain_length, to_kelvin
+
+if TYPE_CHECKING:
+    from .factorized import FactorizedModel
+    from .profile import PolymerProfile
+
+Polymer = Union[str, "PolymerProfile"]  # a name, a repeat-unit SMILES, or a calibrated profile
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
@@ -114,6 +121,7 @@ class ChiPredictor:
         self.artifact: Artifact = load_artifact(model_dir)
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = self.artifact.open_graph(self.artifact.manifest.model_file, threads)
+        self._threads = threads
         self._check_signature()
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
@@ -168,9 +176,72 @@ class ChiPredictor:
         """Descriptors of a solvent (cached by SMILES)."""
         return self._solvents.get_or_compute(smiles, self.featurizer.solvent)
 
+    # ---- calibrated polymers (chi_lite.profile): χ from the profile's embedding, not the structure ----
+
+    @cached_property
+    def factorized(self) -> "FactorizedModel":
+        """The model's encoders and pair head, loaded on first use (calibration and profiles need them)."""
+        from .factorized import FactorizedModel
+
+        return FactorizedModel(self.artifact, self._threads)
+
+    def solvent_embeddings(self, smiles: Sequence[str]) -> np.ndarray:
+        """Solvent-encoder embeddings (n, K, 2Z) of solvent SMILES."""
+        return self.factorized.embed_solvents(np.stack([self.solvent_descriptors(s) for s in smiles])).astype(np.float64)
+
+    def calibrate(self, polymer: str, tests: Any, *, kelvin: bool = False, strength: float | None = None) -> "PolymerProfile":
+        """Fit ``polymer``'s solubility sphere to lab tests: a CSV path or a list of {solvent, temperature, chi, soluble}.
+
+        Rows that cannot be used are listed in the profile's ``skipped``; no usable row is an error.
+        """
+        from .calibration import PRIOR_STRENGTH
+        from .lab_tests import read_tests, tests_from_records
+        from .profile import calibrate_polymer
+
+        rows, skipped = read_tests(tests, kelvin) if isinstance(tests, (str, Path)) else tests_from_records(tests, kelvin)
+        return calibrate_polymer(self, polymer, rows, skipped, strength=PRIOR_STRENGTH if strength is None else strength)
+
+    def load_profile(self, profile: Any) -> "PolymerProfile":
+        """A profile (object, JSON dict or file path) checked against this model: a foreign one is refused."""
+        from .profile import PolymerProfile
+
+        if isinstance(profile, (str, Path)):
+            profile = PolymerProfile.load(profile)
+        elif not isinstance(profile, PolymerProfile):
+            profile = PolymerProfile.from_dict(profile)
+        profile.check_model(self.artifact.sha256)
+        return profile
+
+    def _predict_profile(
+        self,
+        profile: "PolymerProfile",
+        solvents: list[str],
+        t: np.ndarray,
+        chain_length: float | None = None,
+        typed_solvents: Sequence[Any] | None = None,
+    ) -> list[ChiPrediction]:
+        """χ and the verdict from the profile's embedding; the verdict and domain see its repeat unit."""
+        profile = self.load_profile(profile)
+        n = len(solvents)
+        outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), self.solvent_embeddings(solvents), t)
+        chi, std, a, b, p = outputs[:5]
+        p_miscible = p if self.reports_miscibility else [None] * n
+        typed = typed_solvents if typed_solvents is not None else solvents
+        raw = [
+            ChiPrediction(profile.smiles, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
+                          solvent_name=typed_name("solvents", ts))
+            for s, tk, c, sd, aa, bb, pm, ts in zip(solvents, t, chi, std, a, b, p_miscible, typed)
+        ]
+        return [replace(r, polymer=profile.label) for r in self._with_verdict(raw, chain_length, None)]
+
+    def _is_profile(self, polymer: Any) -> bool:
+        from .profile import PolymerProfile
+
+        return isinstance(polymer, PolymerProfile)
+
     def predict(
         self,
-        polymer: str,
+        polymer: Polymer,
         solvent: str,
         temperature: float,
         *,
@@ -178,13 +249,15 @@ class ChiPredictor:
         chain_length: float | None = None,
         crystalline: CrystallineProperties | None = None,
     ) -> ChiPrediction:
-        """χ and the verdict for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``.
+        """χ and the verdict for one pair (names, SMILES or a calibrated profile); ``temperature`` in °C unless ``kelvin``.
 
         ``chain_length`` N (default: long chain); ``crystalline`` overrides the names table's
         T_m⁰/ΔH_u/V_u (for a polymer given by SMILES). Raises a ChiLiteError on bad input.
         """
         t = to_kelvin(temperature, kelvin)
         n = None if chain_length is None else check_chain_length(chain_length)
+        if self._is_profile(polymer):
+            return self._predict_profile(polymer, [resolve_solvent(solvent)], np.array([t]), n, [solvent])[0]
         typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = self.polymer_descriptors(polymer)[None, :]
@@ -192,10 +265,12 @@ class ChiPredictor:
         return self._run([polymer], [solvent], xp, xs, np.array([t]), [typed], n, crystalline)[0]
 
     def predict_temperatures(
-        self, polymer: str, solvent: str, temperatures_k: Sequence[float], *, chain_length: float | None = None
+        self, polymer: Polymer, solvent: str, temperatures_k: Sequence[float], *, chain_length: float | None = None
     ) -> list[ChiPrediction]:
-        """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
+        """χ of one pair (names, SMILES or a profile) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
+        if self._is_profile(polymer):
+            return self._predict_profile(polymer, [resolve_solvent(solvent)] * len(t), t, chain_length, [solvent] * len(t))
         typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
@@ -204,7 +279,7 @@ class ChiPredictor:
 
     def phase_diagram(
         self,
-        polymer: str,
+        polymer: Polymer,
         solvent: str,
         chain_length: float,
         tmin: float = 0.0,
@@ -230,12 +305,17 @@ class ChiPredictor:
                 if len(row) != 3:
                     raise ChiLiteError(f"expected (polymer, solvent, temperature), got {len(row)} values")
                 t = to_kelvin(temperature, kelvin)
+                if self._is_profile(polymer):  # one row at a time: a profile batch is rare and small
+                    result = self._predict_profile(polymer, [resolve_solvent(str(solvent))], np.array([t]), chain_length, [solvent])[0]
+                    outcomes[i] = PairOutcome(result.polymer, str(solvent), temperature, result=result)
+                    continue
                 polymer_smiles, solvent_smiles = resolve_polymer(str(polymer)), resolve_solvent(str(solvent))
                 xp = self.polymer_descriptors(polymer_smiles)
                 xs = self.solvent_descriptors(solvent_smiles)
             except Exception as exc:  # noqa: BLE001 (one bad row fails alone, whatever RDKit raised for it)
                 message = str(exc) if isinstance(exc, ChiLiteError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-                outcomes[i] = PairOutcome(str(polymer), str(solvent), temperature, error=message)
+                shown = polymer.label if self._is_profile(polymer) else str(polymer)
+                outcomes[i] = PairOutcome(shown, str(solvent), temperature, error=message)
                 continue
             good.append((i, polymer_smiles, solvent_smiles, t, xp, xs))
         for start in range(0, len(good), _BATCH_ROWS):
@@ -285,6 +365,12 @@ class ChiPredictor:
             )
             for p, s, tk, c, sd, aa, bb, pm, (tp, ts) in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed)
         ]
+        return self._with_verdict(raw, chain_length, crystalline)
+
+    def _with_verdict(
+        self, raw: list[ChiPrediction], chain_length: float | None, crystalline: CrystallineProperties | None
+    ) -> list[ChiPrediction]:
+        """The answer layer's fields (one verdict, t_dissolve, domain) on every raw prediction."""
         return [
             replace(r, **verdict_fields(self.answer_context, r.polymer, r.solvent, r.temperature_k, r.chi, r.chi_std,
                                         r.A, r.B, r.p_classifier, chain_length, crystalline))

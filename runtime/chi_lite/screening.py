@@ -187,8 +187,11 @@ class Screener:
         """p_miscible is shown only for a model whose miscibility head was trained."""
         return bool(self.predictor.manifest.tasks.get("miscibility", False))
 
-    def polymer_embedding(self, polymer: str) -> tuple[str, np.ndarray]:
-        """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name or SMILES."""
+    def polymer_embedding(self, polymer: Any) -> tuple[str, np.ndarray]:
+        """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name, SMILES or calibrated profile."""
+        if not isinstance(polymer, str):  # a PolymerProfile: its fitted sphere, checked against this model
+            profile = self.predictor.load_profile(polymer)
+            return profile.smiles, profile.embedding.astype(np.float32)
         smiles = resolve_polymer(polymer)
         descriptors = self.predictor.polymer_descriptors(smiles)
         return smiles, self.model.embed_polymers(descriptors[None, :])[0]
@@ -279,7 +282,7 @@ class Screener:
 
     def screen(
         self,
-        polymers: Sequence[str],
+        polymers: Sequence[Any],  # names, SMILES or calibrated PolymerProfiles
         library: str | Path = "builtin",
         temperature: float = 25.0,
         *,
@@ -307,7 +310,7 @@ class Screener:
         scorers = [self.model.scorer(emb, t) for _, emb in resolved]
         info = describe(library)
         result = ScreenResult(
-            polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
+            polymers=[p if isinstance(p, str) else p.label for p in polymers], polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
             report_p_miscible=self.report_p_miscible, chain_length=chain_length,
         )
         ranking = _Ranking(top, sort)

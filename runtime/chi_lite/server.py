@@ -33,6 +33,7 @@ OTHER_METHODS = ("PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT"
 HTTP_ROUTES: dict[str, tuple[str, str]] = {
     "/predict": ("POST", "predict"),
     "/screen": ("POST", "screen"),
+    "/calibrate": ("POST", "calibrate"),
     "/model": ("GET", "info"),
     "/health": ("GET", "health"),
     **WEB_ROUTES,  # /phase, /names, /ops: what the browser page needs

@@ -26,6 +26,7 @@ from .units import ROOM_TEMPERATURE_C, ROOM_TEMPERATURE_K
 
 MAX_BATCH = MAX_PAIRS  # pairs per predict request; solvents per inline screen library
 MAX_TOP = 1000  # ranked rows one screen answer may carry
+MAX_PROFILES = 16  # calibrated polymers inline in one screen request
 
 _PAIR_FIELDS = ("polymer", "solvent", "temperature")
 _CRYSTALLINE_FIELDS = ("tm0_c", "dhu_kj_mol", "vu_cm3_mol")  # a semicrystalline polymer given by SMILES
@@ -54,6 +55,7 @@ class ChiService:
         self._count_lock = threading.Lock()
         self.ops: dict[str, Op] = {
             "predict": self.predict,
+            "calibrate": self.calibrate,
             "info": self.info,
             "health": self.health,
         }
@@ -114,7 +116,11 @@ class ChiService:
         if "pairs" in request:
             _only(request, {"id", "op", "pairs", "kelvin", "chain_length"})
             return self._predict_many(request["pairs"], kelvin, chain_length)
-        _only(request, {"id", "op", "kelvin", "chain_length", *_PAIR_FIELDS, *_CRYSTALLINE_FIELDS})
+        _only(request, {"id", "op", "kelvin", "chain_length", "profile", *_PAIR_FIELDS, *_CRYSTALLINE_FIELDS})
+        if "profile" in request:  # a calibrated polymer, inline (chi-lite calibrate writes it)
+            if "polymer" in request:
+                raise RequestError("give 'polymer' or 'profile', not both")
+            request = {**request, "polymer": self._profile(request["profile"])}
         problem = _pair_problem({k: request[k] for k in _PAIR_FIELDS if k in request})
         if problem:
             raise RequestError(problem)
@@ -161,11 +167,15 @@ class ChiService:
         a server never reads library paths sent by its clients. Optional: ``temperature``
         (25 °C), ``kelvin``, ``top`` (10), ``sort`` (chi | p_miscible), ``chain_length``.
         """
-        _only(request, {"id", "op", "polymer", "polymers", "library", "solvents", "temperature", "kelvin", "top",
-                        "sort", "chain_length"})
-        polymers = request.get("polymers", [request["polymer"]] if "polymer" in request else None)
-        if not isinstance(polymers, list) or not polymers or not all(isinstance(p, str) for p in polymers):
-            raise RequestError("give 'polymer' (a name or SMILES) or 'polymers' (a non-empty list of them)")
+        _only(request, {"id", "op", "polymer", "polymers", "profile", "profiles", "library", "solvents", "temperature",
+                        "kelvin", "top", "sort", "chain_length"})
+        profiles = request.get("profiles", [request["profile"]] if "profile" in request else [])
+        if not isinstance(profiles, list) or len(profiles) > MAX_PROFILES:
+            raise RequestError(f"'profiles' must be a list of at most {MAX_PROFILES} profile objects")
+        polymers = request.get("polymers", [request["polymer"]] if "polymer" in request else [] if profiles else None)
+        if not isinstance(polymers, list) or not (polymers or profiles) or not all(isinstance(p, str) for p in polymers):
+            raise RequestError("give 'polymer' (a name or SMILES), 'polymers' (a non-empty list of them) or 'profile'")
+        polymers = [self._profile(p) for p in profiles] + polymers
         if "polymer" in request and "polymers" in request:
             raise RequestError("give 'polymer' or 'polymers', not both")
         kelvin = _kelvin(request)
@@ -215,6 +225,27 @@ class ChiService:
             "rows": result.rows,
             "bad_rows": [{"line": line, "error": error} for line, error in result.bad_rows],
         }
+
+    def calibrate(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fit ``polymer`` to ``tests`` (a list of {solvent, temperature?, chi?, soluble?}); the answer is the profile.
+
+        The profile object is what 'profile' in predict and screen accepts; unusable tests are in its "skipped".
+        """
+        _only(request, {"id", "op", "polymer", "tests", "kelvin"})
+        if not isinstance(request.get("polymer"), str):
+            raise RequestError("'polymer' (a name or SMILES) is required")
+        from .lab_tests import tests_from_records
+        from .profile import calibrate_polymer
+
+        tests, skipped = tests_from_records(request.get("tests"), _kelvin(request))  # never a path: a server reads no client files
+        with self._lock:
+            return calibrate_polymer(self.predictor, request["polymer"], tests, skipped).to_dict()
+
+    def _profile(self, data: Any) -> Any:
+        """An inline profile object, checked against the served model."""
+        if not isinstance(data, dict):
+            raise RequestError("'profile' must be a profile object (the JSON chi-lite calibrate writes)")
+        return self.predictor.load_profile(data)
 
     def info(self, request: dict[str, Any]) -> dict[str, Any]:
         """The model card (the manifest, as `chi-lite info --format json` prints it)."""
@@ -284,7 +315,7 @@ def _pair_problem(pair: Any) -> str:
     if missing:
         return f"pair lacks {', '.join(missing)}"
     for name in ("polymer", "solvent"):
-        if not isinstance(pair[name], str):
+        if not isinstance(pair[name], str) and not (name == "polymer" and hasattr(pair[name], "embedding")):
             return f"'{name}' must be a string"
     if "temperature" in pair and not _is_number(pair["temperature"]):
         return "'temperature' must be a number"

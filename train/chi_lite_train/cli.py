@@ -354,3 +354,8 @@ def verdict(model_dir: Path, oof: Path, cv_reports, data_dir: Path) -> None:
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(str(exc))
     click.echo(json.dumps(written["verdict"]["cv"]))
+
+
+from .fewshot import fewshot as _fewshot  # noqa: E402  (few-shot calibration protocol, issue 12)
+
+main.add_command(_fewshot)

@@ -10,6 +10,7 @@ import click
 
 _COMMANDS = {
     "predict": ("chi_lite.cli.predict", "predict"),
+    "calibrate": ("chi_lite.cli.calibrate", "calibrate"),
     "info": ("chi_lite.cli.info", "info"),
     "names": ("chi_lite.cli.names", "names"),
     "screen": ("chi_lite.cli.screen", "screen"),

@@ -26,7 +26,9 @@ def _summary(d) -> str:
 
 
 @click.command()
-@click.option("--polymer", required=True, help="Polymer name (polystyrene, PMMA, nylon 6, …) or repeat-unit SMILES with two '*'.")
+@click.option("--polymer", help="Polymer name (polystyrene, PMMA, nylon 6, …) or repeat-unit SMILES with two '*'.")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A calibrated polymer (chi-lite calibrate) instead of --polymer.")
 @click.option("--solvent", required=True, help="Solvent name (cyclohexane, toluene, …) or SMILES.")
 @chain_length_option("Chain length N in solvent-sized segments (≥ 1).", required=True)
 @click.option("--tmin", default="0", show_default=True, help="Lowest temperature (°C unless --kelvin).")
@@ -40,7 +42,7 @@ def _summary(d) -> str:
               help="table: summary + rows; csv: rows only; json: summary with a list of points.")
 @model_option
 @threads_option
-def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path, dpi, fmt, model_dir, threads) -> None:
+def phase(polymer, profile_path, solvent, chain_length, tmin, tmax, points, kelvin, plot_path, dpi, fmt, model_dir, threads) -> None:
     """Binodal, spinodal and critical temperature of a pair at chain length N (polymer volume fractions)."""
     from ..flory_huggins import check_chain_length
     from ..phase import POINT_COLUMNS, temperature_grid
@@ -48,6 +50,8 @@ def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path,
 
     from ..units import kelvin_warning
 
+    if (polymer is None) == (profile_path is None):
+        raise click.UsageError("give --polymer or --profile (one of them)")
     check_chain_length(chain_length)
     temperature_grid(tmin, tmax, points, kelvin)  # refuse a bad range before loading anything
     for value in (tmin, tmax):
@@ -58,7 +62,10 @@ def phase(polymer, solvent, chain_length, tmin, tmax, points, kelvin, plot_path,
 
         check_plot_path(plot_path, dpi)  # refuse an unknown extension or missing matplotlib before any work
         _pyplot()
-    diagram = ChiPredictor(model_dir, threads=threads).phase_diagram(
+    predictor = ChiPredictor(model_dir, threads=threads)
+    if profile_path is not None:
+        polymer = predictor.load_profile(profile_path)
+    diagram = predictor.phase_diagram(
         polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin
     )
     rows = [p.to_dict() for p in diagram.points]

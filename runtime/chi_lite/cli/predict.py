@@ -56,6 +56,8 @@ def _single_table(p: Any) -> str:
 
 @click.command()
 @click.option("--polymer", help="Polymer name (polystyrene, PMMA, …) or repeat-unit SMILES with two '*'.")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A calibrated polymer (chi-lite calibrate) instead of --polymer; with --input the polymer column may be omitted.")
 @click.option("--solvent", help="Solvent name (toluene, THF, …) or SMILES.")
 @click.option("--temperature", help="Temperature (°C unless --kelvin).")
 @click.option("--kelvin", is_flag=True, help="Temperatures are in kelvin.")
@@ -65,18 +67,20 @@ def _single_table(p: Any) -> str:
 @format_option
 @model_option
 @threads_option
-def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
+def predict(polymer, profile_path, solvent, temperature, kelvin, input_path, output_path, chain_length, fmt, model_dir, threads) -> None:
     """Predict χ ± σ and χ(T) = A + B/T for a polymer–solvent pair or a file of pairs.
 
     Every answer carries one verdict (p_miscible: the probability that the polymer dissolves at
     this temperature, long chain or --chain-length N; miscible = p_miscible ≥ 0.5), t_dissolve_c
     for semicrystalline polymers, and domain/domain_note (in, near, out: how far to trust it).
     """
-    single = [v is not None for v in (polymer, solvent, temperature)]
+    if profile_path is not None and polymer is not None:
+        raise click.UsageError("give --polymer or --profile, not both")
+    single = [v is not None for v in (polymer if profile_path is None else profile_path, solvent, temperature)]
     if input_path is None and not all(single):
         missing = [n for n, given in zip(("--polymer", "--solvent", "--temperature"), single) if not given]
         raise click.UsageError(f"missing {', '.join(missing)} (or give --input FILE)")
-    if input_path is not None and any(single):
+    if input_path is not None and any(single[1:] + [polymer is not None]):
         raise click.UsageError("give either --input FILE or --polymer/--solvent/--temperature, not both")
     if output_path is not None and input_path is None:
         raise click.UsageError("--output is for batch runs with --input")
@@ -94,6 +98,8 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         if warning:
             click.echo(warning, err=True)
         predictor = ChiPredictor(model_dir, threads=threads)
+        if profile_path is not None:
+            polymer = predictor.load_profile(profile_path)
         p = predictor.predict(polymer, solvent, temperature, kelvin=kelvin, chain_length=chain_length)
         fmt = fmt or "table"
         record = p.to_dict()
@@ -110,18 +116,27 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
             click.echo(render([record], columns, fmt), nl=False)
         return
 
-    from ..batch_io import pair_columns, read_pairs
+    from ..batch_io import REQUIRED_COLUMNS, pair_columns, read_pairs
     from .output import render
 
     reserved = RESULT_COLUMNS + ["p_classifier", "temperature_k", "temperature_c"]
-    header, rows = read_pairs(input_path, reserved=reserved)
+    required = ("solvent", "temperature") if profile_path is not None else REQUIRED_COLUMNS
+    header, rows = read_pairs(input_path, required, reserved=reserved)
     names = pair_columns(header)
+    keyed = [{**r, **{c: r[h] for c, h in names.items()}} for r in rows]  # polymer/solvent/temperature, any header case
     predictor = ChiPredictor(model_dir, threads=threads)
-    outcomes = predictor.predict_many(
-        [(r[names["polymer"]], r[names["solvent"]], r[names["temperature"]]) for r in rows], kelvin=kelvin,
-        chain_length=chain_length,
-    )
-    warned = sum(1 for r in rows if kelvin_warning(r[names["temperature"]], kelvin))
+    if profile_path is not None:
+        from ..profile import profile_pairs
+
+        profile = predictor.load_profile(profile_path)
+        pairs, mismatched = profile_pairs(profile, keyed)
+        click.echo(f"polymer: {profile.label}", err=True)
+    else:
+        pairs, mismatched = [(r["polymer"], r["solvent"], r["temperature"]) for r in keyed], {}
+    outcomes = predictor.predict_many(pairs, kelvin=kelvin, chain_length=chain_length)
+    for i, error in mismatched.items():  # the row keeps its place and carries its error
+        outcomes[i] = type(outcomes[i])(keyed[i].get("polymer", ""), str(keyed[i].get("solvent")), keyed[i].get("temperature"), error=error)
+    warned = sum(1 for r in keyed if kelvin_warning(r["temperature"], kelvin))
     if warned:
         click.echo(f"warning: {warned} temperature(s) between 200 and 600 are read as °C; if they are kelvin, add --kelvin", err=True)
     fmt = default_format(fmt, output_path)

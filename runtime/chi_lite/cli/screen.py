@@ -35,6 +35,8 @@ def _read_polymers(path: Path) -> list[str]:
 
 @click.command()
 @click.option("--polymer", "polymer_list", multiple=True, help="Polymer name or repeat-unit SMILES; repeat for a matrix.")
+@click.option("--profile", "profile_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A calibrated polymer (chi-lite calibrate); repeatable, may be mixed with --polymer (profiles come first).")
 @click.option("--polymers", "polymers_file", type=click.Path(dir_okay=False, path_type=Path),
               help="File with one polymer name or SMILES per line.")
 @click.option("--library", default="builtin", show_default=True,
@@ -52,13 +54,13 @@ def _read_polymers(path: Path) -> list[str]:
 @format_option
 @model_option
 @threads_option
-def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
+def screen(polymer_list, profile_paths, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
            chain_length, fmt, model_dir, threads) -> None:
     """Rank the solvents of a library by predicted χ for a polymer (several polymers: a matrix, ranked by the first)."""
     refuse_same_file(library=library, polymers=polymers_file, output=output_path, cache=cache_path)
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
-    if not polymers:
-        raise click.UsageError("give --polymer NAME|SMILES (repeatable) or --polymers FILE")
+    if not polymers and not profile_paths:
+        raise click.UsageError("give --polymer NAME|SMILES (repeatable), --profile FILE or --polymers FILE")
     if threads is not None:
         check_threads(threads)  # before it reaches the BLAS variables below
     # numpy's BLAS must not take every core unasked (house rule: one thread unless told otherwise)
@@ -80,6 +82,7 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
         chain_length = check_chain_length(chain_length)
     info = describe(library)
     with Screener(model_dir, threads=threads, jobs=jobs) as screener:
+        polymers = [screener.predictor.load_profile(p) for p in profile_paths] + polymers
         show_bar = sys.stderr.isatty() and info.lines > 2000  # silent when piped or logged
         bar_context = click.progressbar(length=info.lines, label="screening", file=sys.stderr) if show_bar else nullcontext()
         with bar_context as bar:
@@ -114,5 +117,5 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
         click.echo(text, nl=False)
     scored = result.rows_read - len(result.bad_rows)
     source = "embedding cache" if result.from_disk_cache else f"{result.descriptors_computed} new solvents featurized"
-    click.echo(f"screened {scored} of {result.rows_read} library rows at {celsius(result.temperature_k):.2f} °C "
+    click.echo(f"screened {scored} of {result.rows_read} library rows for {'; '.join(result.polymers)} at {celsius(result.temperature_k):.2f} °C "
                f"({source})", err=True)

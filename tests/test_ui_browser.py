@@ -121,7 +121,7 @@ def test_page_loads_offline_with_no_console_errors(page, server):
     assert console_errors(page) == []
     assert "Ready" in by_id(page, "server-status").text
     assert page.execute_script("return document.getElementById('polymer-names').options.length") > 20
-    assert not by_id(page, "tab-calibrate").is_displayed()  # this server has no calibrate op
+    assert by_id(page, "tab-calibrate").is_displayed()  # the server lists its calibrate op
     # nothing the page loads comes from elsewhere
     sources = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert sources and all(s.startswith(server) for s in sources), sources
@@ -220,7 +220,7 @@ def test_bad_smiles_error_appears_next_to_its_field_in_the_cli_words(page, serve
     assert not by_id(page, "p-result").is_displayed()  # the earlier answer does not stay beside the refusal
 
 
-def test_tabs_answer_arrow_keys_and_calibrate_appears_only_when_the_server_has_it(page, tiny_model_dir):
+def test_tabs_answer_arrow_keys_and_calibrate_hides_when_the_server_lacks_it(page, tiny_model_dir):
     import threading
 
     from selenium.webdriver.common.keys import Keys
@@ -235,14 +235,28 @@ def test_tabs_answer_arrow_keys_and_calibrate_appears_only_when_the_server_has_i
     assert page.switch_to.active_element == by_id(page, "tab-phase")
 
     service = ChiService(ChiPredictor(tiny_model_dir))
-    service.ops["calibrate"] = lambda request: {}  # a server that lists the op (its real form is another issue's)
+    del service.ops["calibrate"]  # a server without the op: the page hides its tab
     httpd = ChiHTTPServer(("127.0.0.1", 0), service)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         page.get(httpd.url + "/")
         wait_for(page, lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "true", "start-up")
-        assert by_id(page, "tab-calibrate").is_displayed()
+        assert not by_id(page, "tab-calibrate").is_displayed()
         assert not by_id(page, "tab-screen").is_displayed()  # no screener behind this service
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_calibrate_view_fits_a_profile_from_typed_tests(page, server):
+    page.get(server + "/")
+    wait_for(page, lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "true", "page start-up")
+    by_id(page, "tab-calibrate").click()
+    by_id(page, "c-polymer").send_keys("polystyrene")
+    by_id(page, "c-tests").clear()
+    by_id(page, "c-tests").send_keys("solvent,chi\ntoluene,0.30\ncyclohexane,0.55\nacetone,1.1\n")
+    by_id(page, "c-submit").click()
+    wait_for(page, lambda d: by_id(d, "c-result").is_displayed(), "the fitted profile")
+    text = by_id(page, "c-fields").text
+    assert "polystyrene" in text and "tests" in text
+    assert console_errors(page) == []

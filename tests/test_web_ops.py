@@ -79,7 +79,7 @@ def test_ops_op_says_what_this_server_answers(service, tiny_model_dir):
     assert {"predict", "phase", "names", "ops", "info", "health"} <= set(listed["ops"])
     assert "screen" not in listed["ops"] and "/screen" not in listed["http"]  # this service has no screener
     assert listed["http"]["/phase"] == {"method": "POST", "op": "phase"} and listed["max_batch"] == service.max_batch
-    assert "calibrate" not in listed["ops"]  # the page shows its Calibrate tab only when it is here
+    assert "calibrate" in listed["ops"] and listed["http"]["/calibrate"]["op"] == "calibrate"  # the page's Calibrate tab
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ TRAINING_ONLY = {"torch", "onnx", "pandas"}
 
 def _offline_env() -> dict[str, str]:
     """pip settings of a site with no index: no config file, no find-links but the bundle's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k not in ("CHI_LITE_MODEL", "CHI_LITE_THREADS")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k not in ("CHI_LITE_MODEL", "CHI_LITE_THREADS", "PYTHONPATH")}
     return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
@@ -140,7 +140,7 @@ def test_linux_bundle_installs_offline_and_predicts_without_torch(bundles, tmp_p
         {"id": 1, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25}) + "\n"))
     assert answer["id"] == 1 and answer["result"]["chi"] == pytest.approx(expected.chi, abs=1e-6)
     # PLOT=1: --plot works offline too.
-    chi_lite("phase", "--polymer", "polystyrene", "--solvent", "cyclohexane", "--plot", str(tmp_path / "phase.png"))
+    chi_lite("phase", "--polymer", "polystyrene", "--solvent", "cyclohexane", "--chain-length", "1000", "--plot", str(tmp_path / "phase.png"))
     assert (tmp_path / "phase.png").stat().st_size > 1000
 
     probe = subprocess.run(

@@ -88,14 +88,16 @@ def fetch(target: Target, items: list[dict], cache: Path) -> list[Path]:
     cache.mkdir(parents=True, exist_ok=True)
     wheels, missing = [], []
     for item in items:
-        url = item["download_info"]["url"]
-        name = urllib.parse.unquote(Path(urllib.parse.urlparse(url).path).name)
-        local = cache / name
+        url = urllib.parse.urlparse(item["download_info"]["url"])
         expected = _expected_sha256(item)
-        if urllib.parse.urlparse(url).scheme == "file":
-            shutil.copyfile(urllib.request.url2pathname(urllib.parse.urlparse(url).path), local)
-        elif not (local.exists() and expected and sha256(local) == expected):
-            missing.append(f"{item['metadata']['name']} @ {url}")
+        if url.scheme == "file":  # chi-lite itself, or a local index: used where it is
+            local = Path(urllib.request.url2pathname(url.path))
+        else:
+            local = cache / urllib.parse.unquote(Path(url.path).name)
+        if url.scheme != "file" and local.exists() and expected and sha256(local) != expected:
+            local.unlink()  # a damaged or stale download: fetch it again
+        if not local.exists():
+            missing.append(f"{item['metadata']['name']} @ {url.geturl()}")
         wheels.append((local, expected))
     if missing:
         done = run_pip(target, ["download", "--no-deps", "--quiet", "--disable-pip-version-check", "--dest", str(cache),

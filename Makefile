@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench soak venv venv-runtime wheel wheelhouse clean check-textbook verdict-oof
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench soak venv venv-runtime wheel wheelhouse wheelhouse-all clean check-textbook verdict-oof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,11 +100,35 @@ wheel: $(BIN)/python
 	rm -f $(DIST)/chi_lite-*.whl
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir $(DIST) .
 
-# chi-lite + every runtime dependency as wheels, for offline sites:
-#   pip install --no-index --find-links wheelhouse chi-lite
-wheelhouse: wheel
-	rm -rf $(DIST)/wheelhouse
-	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c train/constraints.txt --wheel-dir $(DIST)/wheelhouse $(DIST)/chi_lite-*.whl
+# Offline install bundles (issue 17): chi-lite + every runtime dependency as wheels for one platform
+# and Python, with hashes, an install script, licences and an SBOM, as one archive in $(DIST)/wheelhouse/:
+#   make wheelhouse PLATFORM=win_amd64 PYTHON=3.12 [PLOT=1]      make wheelhouse-all [PLOT=1]
+# PLATFORM: linux_x86_64 (default), win_amd64, macosx_arm64. PYTHON here is the bundle's Python version
+# (3.10, 3.11 default, 3.12); the venv of this checkout is then made with python3.
+PLATFORM ?= linux_x86_64
+ifneq ($(filter 3.%,$(PYTHON)),)
+WHEELHOUSE_PYTHON := $(PYTHON)
+override PYTHON := python3
+else
+WHEELHOUSE_PYTHON := 3.11
+endif
+WHEELHOUSE_CACHE ?= $(HOME)/.cache/chi-lite-wheelhouse
+WHEELHOUSE_PLATFORMS := linux_x86_64 win_amd64 macosx_arm64
+WHEELHOUSE_PYTHONS := 3.10 3.11 3.12
+
+$(BIN)/cyclonedx-py: | $(BIN)/python
+	$(PIP) -e '.[wheelhouse]'
+	touch $@
+
+wheelhouse: wheel $(BIN)/cyclonedx-py
+	$(BIN)/python tools/wheelhouse.py --wheel $(wildcard $(DIST)/chi_lite-*.whl) --platform $(PLATFORM) \
+		--python $(WHEELHOUSE_PYTHON) $(if $(PLOT),--plot) --out $(DIST)/wheelhouse --cache $(WHEELHOUSE_CACHE)
+
+wheelhouse-all: wheel $(BIN)/cyclonedx-py
+	set -e; for platform in $(WHEELHOUSE_PLATFORMS); do for python in $(WHEELHOUSE_PYTHONS); do \
+		$(BIN)/python tools/wheelhouse.py --wheel $(wildcard $(DIST)/chi_lite-*.whl) --platform $$platform \
+			--python $$python $(if $(PLOT),--plot) --out $(DIST)/wheelhouse --cache $(WHEELHOUSE_CACHE); \
+	done; done
 
 # Speed and start-up figures of the shipped model (not part of the tests: machines are noisy).
 bench: $(VENV)/.runtime

@@ -1,4 +1,4 @@
-// chi-lite page: talks to the server's JSON endpoints (docs/serve-protocol.md) and draws SVG itself.
+// chi-lite page: talks to the server's JSON endpoints (docs/serve.md) and draws SVG itself.
 "use strict";
 
 const $ = (id) => document.getElementById(id);

@@ -35,6 +35,12 @@ __all__ = [
     "InvalidChainLengthError",
     "PlotUnavailableError",
     "InvalidPlotPathError",
+    "PolymerProfile",
+    "CrystallineProperties",
+    "ProfileError",
+    "NotPolymerSolventError",
+    "InvalidCrystallineError",
+    "LimitError",
 ]
 
 _LOCATIONS = {
@@ -50,6 +56,10 @@ _LOCATIONS = {
     "MiscibilityVerdict": "chi_lite.flory_huggins",
     "CriticalTemperature": "chi_lite.flory_huggins",
     "plot_phase_diagram": "chi_lite.plot",
+    "PolymerProfile": "chi_lite.profile",
+    "CrystallineProperties": "chi_lite.crystalline",
+    "ProfileError": "chi_lite.profile",
+    "LimitError": "chi_lite.limits",
 }
 
 if TYPE_CHECKING:
@@ -60,6 +70,9 @@ if TYPE_CHECKING:
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome
     from .screening import ScreenResult, Screener
     from .service import ChiService
+    from .crystalline import CrystallineProperties
+    from .limits import LimitError
+    from .profile import PolymerProfile, ProfileError
 
 from .errors import (
     ArtifactError,
@@ -74,6 +87,8 @@ from .errors import (
     RequestError,
     PlotUnavailableError,
     InvalidPlotPathError,
+    NotPolymerSolventError,
+    InvalidCrystallineError,
 )
 
 

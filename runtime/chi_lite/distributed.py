@@ -374,6 +374,9 @@ def screen(
         if progress:
             progress(part_result.rows_read)
     result.bad_rows.sort()
+    if output is not None:  # what attempts on killed workers left half-written (no attempt is running now)
+        for stale in output.glob(".part-*.tmp"):
+            stale.unlink(missing_ok=True)
     result.from_disk_cache = all_cached and result.partitions > 0
     result.rows = local._rows(ranking.ranked(), result)
     if as_dataframe:

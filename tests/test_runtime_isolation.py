@@ -39,3 +39,24 @@ def test_import_is_light():
         capture_output=True, text=True, timeout=60,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_local_screen_never_imports_dask_or_pyarrow(tiny_model_dir, tmp_path):
+    """The dask extra is optional: without --dask or a Parquet file, neither it nor pyarrow is loaded."""
+    library = tmp_path / "lib.csv"
+    library.write_text("smiles,name\nCc1ccccc1,toluene\nO,water\n")
+    _, loaded = heavy_modules_after(
+        "import chi_lite, pickle\n"
+        "from chi_lite.screening import Screener\n"
+        f"s = Screener({str(tiny_model_dir)!r})\n"
+        f"s.screen(['PS'], {str(library)!r}, 25, top=1)\n"
+        "pickle.loads(pickle.dumps(s))\n"
+        "from chi_lite.cli import screen\n"
+        "from chi_lite.cli import main\n"
+        "try:\n"
+        f"    main(['screen', '--polymer', 'PS', '--library', {str(library)!r}, '--model', {str(tiny_model_dir)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n",
+        roots=("dask", "distributed", "pyarrow"),
+    )
+    assert loaded == []

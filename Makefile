@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-fast train tune lpo card bench venv venv-runtime wheel wheelhouse clean
+.PHONY: demo test test-fast train tune lpo card bench bench-dask venv venv-runtime wheel wheelhouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,14 @@ wheelhouse: wheel
 bench: $(VENV)/.runtime
 	CHI_LITE_DATA=$(DATA) $(BIN)/python tests/bench_runtime.py
 	$(BIN)/python tests/bench_startup.py
+
+# One Dask worker against two on a generated 200,000-molecule Parquet library (the dask extra is installed first).
+$(VENV)/.dask: $(VENV)/.runtime
+	$(PIP) -e '.[dask]'
+	touch $@
+
+bench-dask: $(VENV)/.dask
+	$(BIN)/python tests/bench_dask.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-fast train tune lpo card bench bench-dask venv venv-runtime wheel wheelhouse clean
+.PHONY: demo test test-fast train tune lpo card bench bench-dask venv venv-runtime wheel wheelhouse wheelhouse-dask clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ wheel: $(BIN)/python
 wheelhouse: wheel
 	rm -rf $(DIST)/wheelhouse
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c train/constraints.txt --wheel-dir $(DIST)/wheelhouse $(DIST)/chi_lite-*.whl
+
+# The same plus dask, distributed, pyarrow and their dependencies: what Dask workers install (docs/dask.md).
+wheelhouse-dask: wheelhouse
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c train/constraints.txt --wheel-dir $(DIST)/wheelhouse \
+		"$$(ls $(DIST)/chi_lite-*.whl)[dask]"
 
 # Speed and start-up figures of the shipped model (not part of the tests: machines are noisy).
 bench: $(VENV)/.runtime

@@ -170,6 +170,6 @@ def test_cli_dask_refusals_are_one_line(tiny_miscible_model_dir, tmp_path):
 def test_parquet_output_refuses_to_replace_what_it_did_not_write(tiny_miscible_model_dir, tmp_path):
     precious = tmp_path / "precious.parquet"
     precious.write_text("not mine")
-    with pytest.raises(ChiLiteError, match="exists and is a file"):
+    with pytest.raises(ChiLiteError, match="already exists: remove it or name a new directory"):
         chi_distributed.screen("builtin", ["PS"], 25, top=1, model_dir=tiny_miscible_model_dir, output=precious)
     assert precious.read_text() == "not mine"

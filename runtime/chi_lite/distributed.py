@@ -270,17 +270,11 @@ def _partitions(library: str | Path, partition_rows: int) -> Iterator[ParquetPar
 
 
 def _prepare_output(output: Path) -> None:
-    """A directory of part files; an earlier run's part files there are replaced, anything else is refused."""
-    if output.exists() and not output.is_dir():
-        raise InputFileError(f"Parquet output {output} exists and is a file: the output is a directory of part files")
-    if output.is_dir():
-        foreign = [p.name for p in output.iterdir() if not (p.name.startswith("part-") and p.suffix == ".parquet")]
-        if foreign:
-            raise InputFileError(f"Parquet output directory {output} holds other files ({foreign[0]}, …): name a new one")
-        for stale in output.glob("part-*.parquet"):
-            stale.unlink()
+    """A new directory of part files: an existing file or directory of that name is never replaced."""
+    if output.exists():
+        raise InputFileError(f"Parquet output {output} already exists: remove it or name a new directory")
     try:
-        output.mkdir(parents=True, exist_ok=True)
+        output.mkdir(parents=True)
     except OSError as exc:
         raise InputFileError(f"cannot create Parquet output directory {output}: {exc}") from None
 

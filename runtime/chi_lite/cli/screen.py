@@ -117,7 +117,7 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
         text = render(result.rows, columns, fmt)
     if output_path is not None:
         output_path.write_text(text, encoding="utf-8")
-    else:
+    elif result.rows or not parquet_output:  # a Parquet output without --top: every row is in the parts
         click.echo(text, nl=False)
     scored = result.rows_read - len(result.bad_rows)
     source = "embedding cache" if result.from_disk_cache else f"{result.descriptors_computed} new solvents featurized"

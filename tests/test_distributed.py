@@ -114,6 +114,8 @@ def test_parquet_round_trip_without_dask(parquet_library, local, warm_screener, 
     assert np.isnan(chi[776]) and np.isfinite(np.delete(chi, [776, 15_000])).all()
     ranked = {r["line"]: r["chi[PS]"] for r in local.rows}
     np.testing.assert_allclose([chi[line - 1] for line in ranked], list(ranked.values()), atol=1e-6, rtol=0)
+    # a plain local screen reads the Parquet library too (row id = line of the .smi file)
+    assert warm_screener.screen(POLYMERS, parquet_library, 25, top=TOP).rows == local.rows
     # a second screen against another polymer reads every partition's embeddings from the cache directory
     again = chi_distributed.screen(parquet_library, ["*CCO*"], 25, top=TOP, model_dir=warm_screener._load_args[0],
                                    cache_dir=tmp_path / "cache")

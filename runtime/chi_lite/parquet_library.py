@@ -113,16 +113,35 @@ def iter_parquet_chunks(library: str | Path, size: int) -> Iterator[list["Librar
         yield from read_part(part, size)
 
 
+def _footer(path: Path) -> bytes:
+    """The file's Parquet footer (schema, row groups, column statistics) as stored."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        if size < 12:
+            raise InputFileError(f"library file {path} is not a Parquet file (too short)")
+        handle.seek(size - 8)
+        tail = handle.read(8)
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length > size - 12:
+            raise InputFileError(f"library file {path} is not a Parquet file (no PAR1 footer)")
+        handle.seek(size - 8 - length)
+        return handle.read(length)
+
+
 def describe_parquet(library: str | Path) -> "LibraryInfo":
-    """Hash of the files' bytes (keys the embedding cache) and the row count from the footers."""
+    """Identity from each file's name, size, modification time and footer; the row count from the footers.
+
+    Not a hash of every byte: a 10⁹-row library is many GB, and the client only needs to know
+    whether the files changed (the embedding cache is keyed by this identity).
+    """
     from .library import LibraryInfo
 
     digest = hashlib.sha256()
     for path in parquet_files(library):
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        digest.update(_footer(path))
     rows = sum(part.rows for part in parquet_parts(library))
     path = Path(str(library))
     return LibraryInfo(path=path, label=str(path), sha256=digest.hexdigest(), lines=rows)

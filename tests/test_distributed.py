@@ -175,3 +175,13 @@ def test_parquet_output_refuses_to_replace_what_it_did_not_write(tiny_miscible_m
     with pytest.raises(ChiLiteError, match="already exists: remove it or name a new directory"):
         chi_distributed.screen("builtin", ["PS"], 25, top=1, model_dir=tiny_miscible_model_dir, output=precious)
     assert precious.read_text() == "not mine"
+
+
+def test_as_dataframe_gives_every_scored_row_as_a_dask_dataframe(warm_screener, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    frame = chi_distributed.screen("builtin", ["PS"], 25, screener=warm_screener, output=tmp_path / "all.parquet",
+                                   as_dataframe=True).compute()
+    everything = warm_screener.screen(["PS"], "builtin", 25)
+    assert len(frame) == everything.rows_read and frame["line"].is_monotonic_increasing
+    scored = frame.dropna(subset=["chi"]).sort_values(["chi", "line"])
+    assert list(scored["line"]) == [r["line"] for r in everything.rows]

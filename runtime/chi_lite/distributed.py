@@ -389,17 +389,21 @@ def _parquet_available() -> None:
 
 def _run_on_cluster(client: Any, job: ScreenJob, parts: Iterator[ParquetPart | TextPart], in_flight: int | None) -> Iterator[PartResult]:
     """Submit partitions as pure tasks, at most ``in_flight`` at a time (text parts carry their rows), in any order."""
+    from dask.base import tokenize
     from distributed import as_completed
     from distributed.client import FutureCancelledError
 
     if in_flight is None:
         in_flight = max(4, 3 * max(1, len(client.scheduler_info().get("workers", {}))))
     job_future = client.scatter(job, broadcast=True, hash=True)
-    token = hashlib.sha256(repr((job.labels, job.model_sha256, job.top, job.sort, job.output_dir, job.cache_dir,
-                                 [s.chi_offsets.tobytes() for s in job.scorers])).encode()).hexdigest()[:16]
+    token = tokenize(job)  # scorers (polymers, temperature), model, top, sort, output and cache directories
 
     def submit(part):
-        return client.submit(screen_partition, job_future, part, key=f"chi-lite-screen-{token}-{part.index}",
+        # the key names the job and the partition's content, so a re-run (or the same screen again) is the same task
+        # and another library's partition never is
+        source = os.stat(part.path) if isinstance(part, ParquetPart) else None
+        identity = tokenize(token, part, source and (source.st_size, source.st_mtime_ns))
+        return client.submit(screen_partition, job_future, part, key=f"chi-lite-screen-{part.index}-{identity}",
                              pure=True, retries=TASK_RETRIES)
 
     pending = as_completed()

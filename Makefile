@@ -1,11 +1,12 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Both create .venv and install into it.
+# `make test-runtime` checks the runtime on its own: a separate torch-free .venv-runtime.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-fast train tune lpo card bench bench-dask venv venv-runtime wheel wheelhouse wheelhouse-dask clean
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo card bench bench-dask venv venv-runtime wheel wheelhouse wheelhouse-dask clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +26,30 @@ venv: $(VENV)/.dev
 
 demo: $(VENV)/.runtime
 	$(BIN)/chi-lite info
-	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'Cc1ccccc1' --temperature 25
+	$(BIN)/chi-lite predict --polymer polystyrene --solvent toluene --temperature 25
 	$(BIN)/chi-lite predict --polymer '*CC(*)c1ccccc1' --solvent 'O' --temperature 25 --format json
 	$(BIN)/chi-lite screen --polymer polystyrene --temperature 25 --top 5 --format table
+	@echo
+	@echo "chi-lite is installed in $(VENV). In a new shell run it as $(BIN)/chi-lite,"
+	@echo "or first 'source $(BIN)/activate' and then 'chi-lite --help'."
 
 test: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest
+
+# The runtime suite on a runtime-only install with the plot extra (no torch, onnx or pandas): training tests are left out
+# (tests/conftest.py), the runtime ones use the committed tiny model in tests/data/tiny_model/.
+RVENV := .venv-runtime
+$(RVENV)/.ready: pyproject.toml train/constraints.txt
+	$(PYTHON) -m venv $(RVENV)
+	$(RVENV)/bin/pip install --quiet --disable-pip-version-check -c train/constraints.txt -e '.[test,plot]'
+	touch $@
+
+test-runtime: $(RVENV)/.ready
+	CHI_LITE_DATA=$(DATA) $(RVENV)/bin/python -m pytest -m "not slow"
+
+# Rewrites tests/data/tiny_model/ with the training exporter: run after a change to the exported graph.
+tiny-model: $(VENV)/.dev
+	$(BIN)/python tests/make_tiny_model.py
 
 test-fast: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest -m "not slow"
@@ -90,4 +109,4 @@ bench-dask: $(VENV)/.dask
 	$(BIN)/python tests/bench_dask.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) $(RVENV) build dist .pytest_cache

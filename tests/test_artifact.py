@@ -58,13 +58,24 @@ def test_thread_count_defaults_to_one_and_reads_the_environment(monkeypatch):
         resolve_threads()
 
 
-def test_onnx_graph_matches_torch_on_real_pairs(tiny_miscible_model_dir):
+@pytest.mark.needs_torch
+def test_committed_tiny_model_has_the_exporters_signature(tiny_model_dir, tiny_torch_model):
+    fresh_dir, _ = tiny_torch_model
+    committed, fresh = ModelManifest.load(tiny_model_dir), ModelManifest.load(fresh_dir)
+    hint = "the exported graph changed: regenerate with `make tiny-model`"
+    assert (committed.inputs, committed.outputs) == (fresh.inputs, fresh.outputs), hint
+    assert committed.graphs == fresh.graphs and set(committed.files) == set(fresh.files), hint
+    assert committed.featurizer == fresh.featurizer, hint
+
+
+@pytest.mark.needs_torch
+def test_onnx_graph_matches_torch_on_real_pairs(tiny_torch_model):
     import torch
 
     from chi_lite.predictor import ChiPredictor
 
-    ensemble = torch.load(tiny_miscible_model_dir / "ensemble.pt", weights_only=False)
-    predictor = ChiPredictor(tiny_miscible_model_dir)
+    model_dir, ensemble = tiny_torch_model
+    predictor = ChiPredictor(model_dir)
     pairs = [("*CC(*)c1ccccc1", "Cc1ccccc1", 25.0), ("*CC(*)OC(C)=O", "ClC(Cl)Cl", 60.0), ("*CCO*", "O", 5.0)]
     xp = np.stack([predictor.polymer_descriptors(p) for p, _, _ in pairs]).astype(np.float32)
     xs = np.stack([predictor.solvent_descriptors(s) for _, s, _ in pairs]).astype(np.float32)

@@ -145,3 +145,14 @@ def test_bare_command_shows_help_and_unknown_command_is_one_line():
     assert bare.returncode == 0 and "predict" in bare.stdout and bare.stderr == ""
     bogus = run("bogus")
     assert bogus.returncode == 2 and bogus.stderr == "error: No such command 'bogus'.\n"
+
+
+def test_outputs_echo_the_name_that_was_typed(tiny_model_dir):
+    base = ("predict", "--polymer", "nylon-6,6", "--solvent", "xylene", "--temperature", "25")
+    table = run(*base, model=tiny_model_dir)
+    assert table.returncode == 0, table.stderr
+    assert "polymer      nylon-6,6 (*NCCCCCCNC(=O)CCCCC(*)=O)" in table.stdout and "solvent      xylene (" in table.stdout
+    record = json.loads(run(*base, "--format", "json", model=tiny_model_dir).stdout)
+    assert record["polymer_name"] == "nylon-6,6" and record["solvent_name"] == "xylene"
+    smiles_only = json.loads(run("predict", "--polymer", PS, "--solvent", TOLUENE, "--temperature", "25", "--format", "json", model=tiny_model_dir).stdout)
+    assert "polymer_name" not in smiles_only

@@ -17,6 +17,16 @@ def test_screen_by_name_prints_a_ranked_csv_when_piped(tiny_model_dir, tmp_path)
     assert [r["rank"] for r in rows] == ["1", "2"] and float(rows[0]["chi"]) <= float(rows[1]["chi"])
     assert "line 2: invalid solvent SMILES" in out.stderr and "screened 3 of 4" in out.stderr
     assert "\r" not in out.stderr  # no progress bar when not on a terminal
+    assert "note: stdout is not a terminal, so writing CSV" in out.stderr
+    chosen = run("screen", "--polymer", "PS", "--library", str(lib), "--format", "csv", model=tiny_model_dir)
+    assert "not a terminal" not in chosen.stderr  # said only when the format was chosen for the user
+
+
+def test_top_level_help_shows_every_command_summary_in_full():
+    out = run("--help")
+    commands = out.stdout.split("Commands:")[1]
+    assert out.returncode == 0 and "..." not in commands  # click's default cuts summaries with '...'
+    assert "(several polymers: a matrix, ranked by the first)" in " ".join(commands.split())
 
 
 def test_screen_matrix_json_and_output_file(tiny_model_dir, tmp_path):

@@ -27,6 +27,7 @@ def test_manifest_lists_and_hashes_every_graph(tiny_model_dir):
     assert set(manifest.graphs.values()) <= set(manifest.files)
 
 
+@pytest.mark.needs_torch
 def test_composed_graphs_equal_the_whole_model(tiny_model_dir, parts):
     from chi_lite_train.factorized import composition_error
 

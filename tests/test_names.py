@@ -9,7 +9,7 @@ from rdkit import Chem
 
 from chi_lite.errors import InvalidSmilesError, UnknownNameError
 from chi_lite.featurize.oligomer import parse_repeat_unit, parse_smiles
-from chi_lite.names import _key, resolve_polymer, resolve_solvent, search, table
+from chi_lite.names import _key, _loose_key, resolve_polymer, resolve_solvent, search, table, typed_name
 
 
 def test_tables_are_large_enough_and_every_entry_parses():
@@ -22,11 +22,13 @@ def test_tables_are_large_enough_and_every_entry_parses():
         parse_repeat_unit(entry.smiles)  # exactly two singly bonded '*'
 
 
+@pytest.mark.parametrize("key", [_key, _loose_key], ids=["exact", "loose"])
 @pytest.mark.parametrize("kind", ["solvents", "polymers"])
-def test_no_name_or_alias_points_at_two_molecules(kind):
+def test_no_name_or_alias_points_at_two_molecules(kind, key):
+    """Also when punctuation is ignored (1,2- vs 1,3-…): a loose spelling picks one molecule or none."""
     seen: dict[str, str] = {}
     for entry in table(kind):
-        for label in {_key(x) for x in (entry.name, *entry.aliases)}:
+        for label in {key(x) for x in (entry.name, *entry.aliases)}:
             assert seen.setdefault(label, entry.name) == entry.name, f"{label!r}: {seen[label]} and {entry.name}"
 
 
@@ -77,3 +79,32 @@ def test_unknown_name_suggests_the_closest():
 def test_search_finds_by_name_alias_and_smiles():
     assert [e.name for e in search("solvents", "dimethylformamide")] == ["N,N-dimethylformamide"]
     assert "poly(ethylene oxide)" in [e.name for e in search("polymers", "peg")]
+
+
+@pytest.mark.parametrize(
+    "typed, canonical_name",
+    [
+        ("nylon-6", "nylon 6"),
+        ("nylon6", "nylon 6"),
+        ("Nylon-6,6", "nylon 6,6"),
+        ("nylon 6/6", "nylon 6,6"),
+        ("polyvinyl chloride", "poly(vinyl chloride)"),
+        ("polymethyl methacrylate", "poly(methyl methacrylate)"),
+        ("poly methyl methacrylate", "poly(methyl methacrylate)"),
+    ],
+)
+def test_common_polymer_spellings_resolve(typed, canonical_name):
+    expected = next(e.smiles for e in table("polymers") if e.name == canonical_name)
+    assert resolve_polymer(typed) == expected
+    assert typed_name("polymers", typed) == typed  # outputs echo what was typed
+
+
+def test_xylene_is_the_main_isomer_of_commercial_xylene():
+    assert resolve_solvent("xylene") == resolve_solvent("Xylenes") == resolve_solvent("m-xylene")
+
+
+def test_smiles_is_never_read_as_a_loose_name_and_has_no_typed_name():
+    assert resolve_solvent("C(C)O") == "C(C)O"
+    assert typed_name("solvents", "CCO") is None and typed_name("polymers", "*CC(*)c1ccccc1") is None
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        resolve_polymer("nylon-7,7")

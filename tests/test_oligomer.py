@@ -10,7 +10,7 @@ from rdkit import Chem
 from chi_lite.errors import InvalidPolymerError, InvalidSmilesError
 from chi_lite.featurize.oligomer import cyclic_oligomer
 
-# The data's rings differ from a stereo-preserving build in stereo only (see README, "Descriptors"):
+# The data's rings differ from a stereo-preserving build in stereo only (see docs/training.md, "Descriptors"):
 # one double bond of each diene ring is flipped at the ring closure, and every glycosidic
 # carbon of the cellulose derivatives is inverted. Constitution matches for every polymer.
 STEREO_ONLY_DIFFERENCES = {

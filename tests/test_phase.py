@@ -121,6 +121,33 @@ def test_cli_phase_bad_input_is_one_line_exit_2(tiny_model_dir, extra, message):
     assert message in out.stderr
 
 
+@pytest.mark.parametrize("suffix, magic", [(".pdf", b"%PDF"), (".svg", b"<?xml")])
+def test_plot_format_follows_the_extension_and_dpi_sets_png_size(tiny_model_dir, tmp_path, suffix, magic):
+    args = ["phase", "--polymer", "polystyrene", "--solvent", "cyclohexane", "--chain-length", "1000", "--points", "5"]
+    drawn = run(*args, "--plot", str(tmp_path / f"phase{suffix}"), model=tiny_model_dir)
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / f"phase{suffix}").read_bytes()[: len(magic)] == magic
+    sizes = []
+    for dpi in ("50", "100"):
+        png = tmp_path / f"phase{dpi}.png"
+        assert run(*args, "--plot", str(png), "--dpi", dpi, model=tiny_model_dir).returncode == 0
+        sizes.append(int.from_bytes(png.read_bytes()[16:20], "big"))  # IHDR width
+    assert sizes[1] == 2 * sizes[0]
+
+
+def test_plot_with_an_unknown_extension_is_refused_before_any_work(tiny_model_dir, tmp_path):
+    out = run("phase", "--polymer", PS, "--solvent", CYCLOHEXANE, "--chain-length", "100",
+              "--plot", str(tmp_path / "phase.txt"), model=tiny_model_dir)
+    assert out.returncode == 2 and out.stdout == "" and not (tmp_path / "phase.txt").exists()
+    assert out.stderr.startswith("error: cannot tell the plot format") and ".png, .pdf, .svg" in out.stderr
+
+
+def test_phase_help_says_names_work_and_lists_plot_formats():
+    text = " ".join(run("phase", "--help").stdout.split())  # help text is wrapped
+    assert "Polymer name" in text and "Solvent name" in text
+    assert "PNG, PDF or SVG by its extension" in text and "--dpi" in text
+
+
 def test_plot_without_matplotlib_names_the_extra(tiny_model_dir, tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"  # what an install without the extra looks like

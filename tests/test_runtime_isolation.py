@@ -41,6 +41,26 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+def _imported_modules(path: Path) -> set[str]:
+    """Runtime modules a source file imports anywhere (top level, functions, TYPE_CHECKING blocks)."""
+    import ast
+
+    package = ".".join(("chi_lite",) + path.relative_to(RUNTIME).parent.parts)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = f"{base}.{node.module}" if node.module else base
+            found.add(target)
+    return found
+
+
+def test_phase_and_predictor_do_not_import_each_other():
+    """phase.py works on any χ(T) source (a protocol); only predictor.py depends on the other."""
+    assert "chi_lite.predictor" not in _imported_modules(RUNTIME / "phase.py")
+    assert "chi_lite.phase" in _imported_modules(RUNTIME / "predictor.py")
+
+
 def test_a_local_screen_never_imports_dask_or_pyarrow(tiny_model_dir, tmp_path):
     """The dask extra is optional: without --dask or a Parquet file, neither it nor pyarrow is loaded."""
     library = tmp_path / "lib.csv"

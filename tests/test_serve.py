@@ -212,17 +212,43 @@ def test_http_burst_of_concurrent_clients(http_server, tiny_model_dir):
             assert answer["result"]["chi"] == pytest.approx(expected[key], abs=1e-7)
 
 
+def _threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
+
+
+def _wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    """Poll a condition of the live server; fail naming what never happened (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {timeout} s: {what}")
+        time.sleep(0.01)
+
+
+def _refuses(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts the server's threads through /proc (Linux)")
 def test_http_sigterm_finishes_the_request_in_flight_then_exits_0(tiny_model_dir):
     server = launch(tiny_model_dir)
     try:
         host, port = server.url.removeprefix("http://").split(":")
         body = json.dumps({"id": "late", "polymer": PS, "solvent": TOLUENE, "temperature": 25}).encode()
+        idle_threads = _threads(server.proc.pid)
         with socket.create_connection((host, int(port)), timeout=30) as conn:
             conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                          b"Content-Length: %d\r\n\r\n" % len(body))
-            time.sleep(0.5)  # the server has accepted and waits for the body: the request is in flight
+            # The server starts one thread per accepted request: once it exists, the request is in flight.
+            _wait_until(lambda: _threads(server.proc.pid) > idle_threads, "the server never accepted the request")
             server.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.3)
+            # Shutting down closes the listening socket first, then waits for the request threads.
+            _wait_until(lambda: _refuses(host, int(port)), "the server kept listening after SIGTERM")
             conn.sendall(body)
             reply = b""
             while chunk := conn.recv(65536):

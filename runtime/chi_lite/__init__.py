@@ -34,6 +34,7 @@ __all__ = [
     "RequestError",
     "InvalidChainLengthError",
     "PlotUnavailableError",
+    "InvalidPlotPathError",
 ]
 
 _LOCATIONS = {
@@ -72,6 +73,7 @@ from .errors import (
     UnknownNameError,
     RequestError,
     PlotUnavailableError,
+    InvalidPlotPathError,
 )
 
 

@@ -31,8 +31,9 @@ from .factorized import PolymerScorer
 from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
 from .library import LibraryRow, iter_chunks
 from .parquet_library import ParquetPart, is_parquet, parquet_parts, read_part
-from .predictor import check_same_model, to_kelvin
+from .predictor import check_same_model
 from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking
+from .units import to_kelvin
 
 PARTITION_ROWS = 50_000  # rows per task for text libraries (Parquet: one row group per task)
 TASK_RETRIES = 2  # re-runs of a task that raised (a flaky network file system); lost workers are separate

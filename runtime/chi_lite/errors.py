@@ -27,6 +27,10 @@ class InvalidChainLengthError(ChiLiteError, ValueError):
     """A chain length N that is not a finite number ≥ 1."""
 
 
+class InvalidPlotPathError(ChiLiteError, ValueError):
+    """A plot file name whose extension is not a format we draw (.png, .pdf, .svg), or a bad resolution."""
+
+
 class PlotUnavailableError(ChiLiteError, RuntimeError):
     """A plot was asked for but matplotlib (the ``plot`` extra) is not installed."""
 

@@ -17,11 +17,12 @@ from functools import cached_property
 
 import numpy as np
 
+from . import contract
 from .artifact import Artifact
+from .contract import GRAPH_ROLES
 from .errors import ArtifactError
 from .session import create_session
 
-GRAPH_ROLES = ("polymer_encoder", "solvent_encoder", "pair_head", "pair_head_weights")
 
 
 def solvent_features(embedding: np.ndarray) -> np.ndarray:
@@ -134,6 +135,9 @@ class FactorizedModel:
         self.polymer_session = create_session(directory / graphs["polymer_encoder"], threads)
         self.solvent_session = create_session(directory / graphs["solvent_encoder"], threads)
         with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
+            missing_keys = [key for key in contract.HEAD_KEYS if key not in data.files]
+            if missing_keys:
+                raise ArtifactError(f"{graphs['pair_head_weights']} lacks {', '.join(missing_keys)}: retrain (make train)")
             self.head = HeadWeights(
                 weight=data["weight"], bias=data["bias"], chi_mean=float(data["chi_mean"]),
                 chi_scale=float(data["chi_scale"]), t_ref=float(data["t_ref"]),
@@ -147,11 +151,11 @@ class FactorizedModel:
 
     def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N, K, 2Z)."""
-        return self.polymer_session.run(None, {"polymer_descriptors": descriptors.astype(np.float32)})[0]
+        return self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})[0]
 
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""
-        return self.solvent_session.run(None, {"solvent_descriptors": descriptors.astype(np.float32)})[0]
+        return self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})[0]
 
     @cached_property
     def head_session(self):
@@ -163,9 +167,9 @@ class FactorizedModel:
         return self.head_session.run(
             None,
             {
-                "polymer_embedding": polymer_embedding.astype(np.float32),
-                "solvent_embedding": solvent_embedding.astype(np.float32),
-                "temperature_k": np.asarray(temperature_k, dtype=np.float32),
+                contract.POLYMER_EMBEDDING: polymer_embedding.astype(np.float32),
+                contract.SOLVENT_EMBEDDING: solvent_embedding.astype(np.float32),
+                contract.TEMPERATURE_INPUT: np.asarray(temperature_k, dtype=np.float32),
             },
         )
 

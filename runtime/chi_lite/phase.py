@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
 from .errors import ChiLiteError, InvalidTemperatureError
+from .units import KELVIN_OFFSET, to_kelvin
 from .flory_huggins import (
     CriticalTemperature,
     binodal,
@@ -20,10 +21,23 @@ from .flory_huggins import (
     spinodal,
 )
 
-if TYPE_CHECKING:
-    from .predictor import ChiPredictor
 
-KELVIN_OFFSET = 273.15
+class _ChiAtTemperature(Protocol):
+    chi: float
+    chi_std: float
+    A: float
+    B: float
+
+
+class ChiOfTemperature(Protocol):
+    """What a diagram needs from a model: χ of one pair at one or many temperatures (ChiPredictor is one).
+
+    A protocol rather than the predictor class keeps this module free of predictor.py (no import cycle).
+    """
+
+    def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> _ChiAtTemperature: ...
+
+    def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> Sequence[_ChiAtTemperature]: ...
 
 
 def _number(value: float) -> float | None:
@@ -96,7 +110,6 @@ class PhaseDiagram:
 
 def temperature_grid(tmin: float, tmax: float, points: int, kelvin: bool) -> np.ndarray:
     """Evenly spaced kelvin temperatures from tmin to tmax (°C unless ``kelvin``)."""
-    from .predictor import to_kelvin
 
     lo, hi = to_kelvin(tmin, kelvin), to_kelvin(tmax, kelvin)
     if hi <= lo:
@@ -107,7 +120,7 @@ def temperature_grid(tmin: float, tmax: float, points: int, kelvin: bool) -> np.
 
 
 def build_phase_diagram(
-    predictor: "ChiPredictor",
+    predictor: ChiOfTemperature,
     polymer: str,
     solvent: str,
     chain_length: float,

@@ -1,14 +1,29 @@
-"""Drawing a phase diagram to PNG with matplotlib, the optional `plot` extra (imported only here, only when asked)."""
+"""Drawing a phase diagram to PNG, PDF or SVG with matplotlib, the optional `plot` extra (imported only here, only when asked)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .errors import PlotUnavailableError
+from .errors import InvalidPlotPathError, PlotUnavailableError
 from .phase import PhaseDiagram
+from .units import KELVIN_OFFSET
 
 INSTALL_HINT = "pip install 'chi-lite[plot]'"
+PLOT_FORMATS = (".png", ".pdf", ".svg")  # chosen by the file's extension
+DPI_RANGE = (30, 1200)  # dots per inch of a PNG (PDF and SVG are vector: it only sizes embedded bitmaps)
+
+
+def check_plot_path(path: Path | str, dpi: int = 110) -> Path:
+    """The plot path, refused unless it ends in .png, .pdf or .svg and the dpi is in DPI_RANGE."""
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise InvalidPlotPathError(
+            f"cannot tell the plot format from {str(path)!r}: end the file name in {', '.join(PLOT_FORMATS)}"
+        )
+    if not DPI_RANGE[0] <= int(dpi) <= DPI_RANGE[1]:
+        raise InvalidPlotPathError(f"dpi must be between {DPI_RANGE[0]} and {DPI_RANGE[1]}, got {dpi}")
+    return path
 
 
 def _pyplot() -> Any:
@@ -23,9 +38,12 @@ def _pyplot() -> Any:
 
 
 def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 110) -> Path:
-    """Binodal (solid), spinodal (dashed) and critical point on temperature (°C) vs polymer volume fraction."""
+    """Binodal (solid), spinodal (dashed) and critical point on temperature (°C) vs polymer volume fraction.
+
+    The format follows the extension (.png, .pdf or .svg); ``dpi`` sets a PNG's resolution.
+    """
+    path = check_plot_path(path, dpi)
     plt = _pyplot()
-    path = Path(path)
     t = [p.temperature_c for p in diagram.points]
     two_phase = [p for p in diagram.points if p.binodal_rich is not None]  # the branches meet at T_c
 
@@ -40,7 +58,7 @@ def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 11
         ax.plot([p.spinodal_rich for p in two_phase], ty, color="tab:red", lw=1.2, ls="--")
     tc = diagram.critical.temperature_k
     if diagram.critical.in_range and tc is not None:
-        ax.plot([diagram.phi_critical], [tc - 273.15], "ko", ms=5, label=f"critical point ({diagram.critical.kind} {tc - 273.15:.1f} °C)")
+        ax.plot([diagram.phi_critical], [tc - KELVIN_OFFSET], "ko", ms=5, label=f"critical point ({diagram.critical.kind} {tc - KELVIN_OFFSET:.1f} °C)")
     ax.set_xlim(0, 1)
     ax.set_ylim(min(t), max(t))
     ax.set_xlabel("polymer volume fraction φ")

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import contract
 from .artifact import Artifact, load_artifact
 from .config import ModelManifest
-from .errors import ArtifactError, ChiLiteError, InvalidTemperatureError
+from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
-from .names import resolve_polymer, resolve_solvent
+from .names import resolve_polymer, resolve_solvent, typed_name
+from .phase import PhaseDiagram, build_phase_diagram
 from .session import create_session
+from .units import KELVIN_OFFSET, to_kelvin
 
-if TYPE_CHECKING:
-    from .phase import PhaseDiagram
-
-KELVIN_OFFSET = 273.15
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
 
@@ -42,6 +40,8 @@ class ChiPrediction:
     A: float
     B: float
     p_miscible: float | None = None
+    polymer_name: str | None = None  # the name the user typed (None for a SMILES): what outputs echo
+    solvent_name: str | None = None
 
     @property
     def temperature_c(self) -> float:
@@ -51,8 +51,9 @@ class ChiPrediction:
     def to_dict(self) -> dict[str, Any]:
         """Every field plus temperature_c, ready for JSON or CSV; p_miscible only when the model reports it."""
         out = asdict(self)
-        if out["p_miscible"] is None:
-            del out["p_miscible"]
+        for optional in ("p_miscible", "polymer_name", "solvent_name"):
+            if out[optional] is None:
+                del out[optional]
         out["temperature_c"] = self.temperature_c
         return out
 
@@ -75,21 +76,6 @@ class PairOutcome:
     def ok(self) -> bool:
         """True when the row has a result."""
         return self.error is None
-
-
-def to_kelvin(temperature: Any, kelvin: bool = False) -> float:
-    """Parse a temperature (°C unless ``kelvin``) and refuse what is not above 0 K."""
-    unit = "K" if kelvin else "°C"
-    try:
-        value = float(str(temperature).strip()) if isinstance(temperature, str) else float(temperature)
-    except (TypeError, ValueError):
-        raise InvalidTemperatureError(f"temperature {temperature!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidTemperatureError(f"temperature {temperature!r} is not a finite number")
-    k = value if kelvin else value + KELVIN_OFFSET
-    if k <= 0:
-        raise InvalidTemperatureError(f"temperature {value:g} {unit} is at or below absolute zero")
-    return k
 
 
 def check_same_model(artifact: Artifact, expected_sha256: str) -> None:
@@ -128,7 +114,6 @@ class ChiPredictor:
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = create_session(self.artifact.model_path, threads)
         self._check_signature()
-        self._outputs = ["chi", "chi_std", "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
 
@@ -143,15 +128,26 @@ class ChiPredictor:
         check_same_model(self.artifact, state["sha256"])
 
     def _check_signature(self) -> None:
-        """The graph's input widths must equal the vocabulary's, or every call would fail later."""
-        config = self.artifact.manifest.featurizer
+        """The graph's tensors must be the manifest's, and its input widths the vocabulary's."""
+        manifest = self.artifact.manifest
+        if tuple(manifest.inputs) != contract.MODEL_INPUTS:
+            raise ArtifactError(
+                f"{self.artifact.manifest_path} lists inputs {manifest.inputs}, this chi-lite reads {list(contract.MODEL_INPUTS)}: "
+                "the model was exported by another chi-lite version; reinstall or retrain (make train)"
+            )
+        self._inputs = dict(zip(("polymer", "solvent", "temperature"), manifest.inputs))
+        wanted = [o for o in contract.MODEL_OUTPUTS if o != "p_miscible" or self.reports_miscibility]
+        found_outputs = {o.name for o in self._session.get_outputs()}
+        if not set(wanted) <= set(manifest.outputs) or not set(wanted) <= found_outputs:
+            missing = sorted(set(wanted) - (set(manifest.outputs) & found_outputs))
+            raise ArtifactError(f"{self.artifact.model_path} lacks output(s) {', '.join(missing)} that its manifest promises")
+        self._outputs = wanted
+        config = manifest.featurizer
         expected = {
-            "polymer_descriptors": len(config.polymer_descriptors),
-            "solvent_descriptors": len(config.solvent_descriptors),
-            "temperature_k": None,
+            contract.POLYMER_INPUT: len(config.polymer_descriptors),
+            contract.SOLVENT_INPUT: len(config.solvent_descriptors),
+            contract.TEMPERATURE_INPUT: None,
         }
-        if self.reports_miscibility and "p_miscible" not in {o.name for o in self._session.get_outputs()}:
-            raise ArtifactError(f"{self.artifact.model_path} has no p_miscible output but its manifest says the head was trained")
         found = {i.name: i.shape for i in self._session.get_inputs()}
         if set(found) != set(expected):
             raise ArtifactError(f"{self.artifact.model_path} has inputs {sorted(found)}, expected {sorted(expected)}")
@@ -183,18 +179,20 @@ class ChiPredictor:
     def predict(self, polymer: str, solvent: str, temperature: float, *, kelvin: bool = False) -> ChiPrediction:
         """χ for one pair (names or SMILES); ``temperature`` in °C unless ``kelvin``. Raises a ChiLiteError on bad input."""
         t = to_kelvin(temperature, kelvin)
+        typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = self.polymer_descriptors(polymer)[None, :]
         xs = self.solvent_descriptors(solvent)[None, :]
-        return self._run([polymer], [solvent], xp, xs, np.array([t]))[0]
+        return self._run([polymer], [solvent], xp, xs, np.array([t]), [typed])[0]
 
     def predict_temperatures(self, polymer: str, solvent: str, temperatures_k: Sequence[float]) -> list[ChiPrediction]:
         """χ of one pair (names or SMILES) at many temperatures (kelvin) in one call: the phase diagram's grid."""
         t = np.array([to_kelvin(value, kelvin=True) for value in temperatures_k], dtype=float)
+        typed = (polymer, solvent)
         polymer, solvent = resolve_polymer(polymer), resolve_solvent(solvent)
         xp = np.repeat(self.polymer_descriptors(polymer)[None, :], len(t), axis=0)
         xs = np.repeat(self.solvent_descriptors(solvent)[None, :], len(t), axis=0)
-        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t)
+        return self._run([polymer] * len(t), [solvent] * len(t), xp, xs, t, [typed] * len(t))
 
     def phase_diagram(
         self,
@@ -206,10 +204,8 @@ class ChiPredictor:
         *,
         points: int = 61,
         kelvin: bool = False,
-    ) -> "PhaseDiagram":
+    ) -> PhaseDiagram:
         """Temperature–composition diagram (binodal, spinodal, critical point) over [tmin, tmax] (°C unless ``kelvin``)."""
-        from .phase import build_phase_diagram
-
         return build_phase_diagram(self, polymer, solvent, chain_length, tmin, tmax, points=points, kelvin=kelvin)
 
     def predict_many(
@@ -240,6 +236,7 @@ class ChiPredictor:
                 np.stack([c[4] for c in chunk]),
                 np.stack([c[5] for c in chunk]),
                 np.array([c[3] for c in chunk]),
+                [(rows[c[0]][0], rows[c[0]][1]) for c in chunk],
             )
             for (i, _, _, _, _, _), result in zip(chunk, results):
                 outcomes[i] = PairOutcome(str(rows[i][0]), str(rows[i][1]), rows[i][2], result=result)
@@ -248,18 +245,25 @@ class ChiPredictor:
             raise RuntimeError(f"rows {missing[:5]} got no outcome")
         return outcomes  # type: ignore[return-value]
 
-    def _run(self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray) -> list[ChiPrediction]:
+    def _run(
+        self, polymers: list[str], solvents: list[str], xp: np.ndarray, xs: np.ndarray, t: np.ndarray,
+        typed: list[tuple[Any, Any]],
+    ) -> list[ChiPrediction]:
+        """Run the graph; ``typed`` is what the user wrote for each pair, echoed when it was a name."""
         outputs = self._session.run(
             self._outputs,
             {
-                "polymer_descriptors": xp.astype(np.float32),
-                "solvent_descriptors": xs.astype(np.float32),
-                "temperature_k": t.astype(np.float32),
+                self._inputs["polymer"]: xp.astype(np.float32),
+                self._inputs["solvent"]: xs.astype(np.float32),
+                self._inputs["temperature"]: t.astype(np.float32),
             },
         )
         chi, std, a, b = outputs[:4]
         p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
         return [
-            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm))
-            for p, s, tk, c, sd, aa, bb, pm in zip(polymers, solvents, t, chi, std, a, b, p_miscible)
+            ChiPrediction(
+                p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
+                polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
+            )
+            for p, s, tk, c, sd, aa, bb, pm, (tp, ts) in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed)
         ]

@@ -15,6 +15,7 @@ _COMMANDS = {
     "screen": ("chi_lite.cli.screen", "screen"),
     "phase": ("chi_lite.cli.phase", "phase"),
     "serve": ("chi_lite.cli.serve", "serve"),
+    "ui": ("chi_lite.cli.ui", "ui"),
 }
 
 
@@ -29,6 +30,16 @@ class _LazyGroup(click.Group):
             return None
         module, attr = _COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first paragraph, wrapped: click's default cuts it at ~45 characters."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            summary = (command.help or "").split("\n\n")[0] if command is not None else ""
+            rows.append((name, " ".join(summary.split())))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

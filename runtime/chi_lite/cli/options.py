@@ -26,7 +26,7 @@ format_option = click.option(
     "fmt",
     type=click.Choice(["table", "csv", "json"]),
     default=None,
-    help="Output format (default: table on screen, csv for --output files).",
+    help="Output format (default: table on a terminal; csv into --output files and pipes).",
 )
 
 
@@ -36,5 +36,16 @@ def chain_length_option(help: str, required: bool = False):
 
 
 def default_format(fmt: str | None, output_path: Path | None) -> str:
-    """A table for a person at a terminal; csv into a file or a pipe, unless --format says otherwise."""
-    return fmt or ("csv" if output_path is not None or not sys.stdout.isatty() else "table")
+    """A table for a person at a terminal; csv into a file or a pipe, unless --format says otherwise.
+
+    Choosing csv only because stdout is not a terminal is said on stderr, so nobody wonders why
+    the same command prints differently when piped.
+    """
+    if fmt:
+        return fmt
+    if output_path is not None:
+        return "csv"
+    if not sys.stdout.isatty():
+        click.echo("note: stdout is not a terminal, so writing CSV (--format table|csv|json chooses)", err=True)
+        return "csv"
+    return "table"

@@ -11,7 +11,7 @@ import click
 from .options import chain_length_option, default_format, format_option, model_option, threads_option
 
 RESULT_COLUMNS = ["chi", "chi_std", "A", "B", "error"]
-SINGLE_COLUMNS = ["polymer", "solvent", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
+SINGLE_COLUMNS = ["polymer", "solvent", "polymer_name", "solvent_name", "temperature_c", "temperature_k", "chi", "chi_std", "A", "B"]
 FH_COLUMNS = ["chi_critical", "miscible", "p_miscible_fh"]  # added when --chain-length is given
 
 
@@ -34,10 +34,15 @@ def _fh_fields(result: Any, chain_length: float | None, fmt: str) -> dict[str, A
     return {"chi_critical": verdict.chi_critical, "miscible": miscible, "p_miscible_fh": verdict.p_miscible_fh}
 
 
+def _named(name: str | None, smiles: str) -> str:
+    """The name the user typed with its SMILES, or the SMILES alone."""
+    return f"{name} ({smiles})" if name else smiles
+
+
 def _single_table(p: Any, chain_length: float | None) -> str:
     text = (
-        f"polymer      {p.polymer}\n"
-        f"solvent      {p.solvent}\n"
+        f"polymer      {_named(p.polymer_name, p.polymer)}\n"
+        f"solvent      {_named(p.solvent_name, p.solvent)}\n"
         f"temperature  {p.temperature_c:.2f} °C ({p.temperature_k:.2f} K)\n"
         f"chi          {p.chi:.3f} ± {p.chi_std:.3f}\n"
         f"chi(T)       A + B/T = {p.A:.4f} + {p.B:.2f} K / T\n"
@@ -95,7 +100,7 @@ def predict(polymer, solvent, temperature, kelvin, input_path, output_path, chai
         if fmt == "table":
             click.echo(_single_table(p, chain_length), nl=False)
         elif fmt == "json":  # a single pair is one object, not a list
-            click.echo(json.dumps({c: record[c] for c in columns}, indent=2, ensure_ascii=False))
+            click.echo(json.dumps({c: record[c] for c in columns if c in record}, indent=2, ensure_ascii=False))
         else:
             from .output import render  # csv (and its module) only when asked for: keeps a cold start short
 

@@ -3,14 +3,17 @@
 The tables (solvents.csv, polymers.csv beside this file) are written for the
 project: columns ``name``, ``aliases`` (``;``-separated) and ``smiles`` (for
 polymers a repeat unit with two ``*``). Lookup ignores case and repeated spaces;
-text that is not a name is taken as SMILES, and text that is neither gets an
-error naming the closest known names.
+text that is not a name is taken as SMILES. Text that is neither is matched once
+more ignoring spaces, hyphens, commas, slashes and parentheses, so ``nylon-6``,
+``nylon6``, ``nylon 6/6``, ``polyvinyl chloride`` and ``poly(vinyl chloride)`` find
+their entry; text that still matches nothing gets an error naming the closest names.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +33,14 @@ class NamedMolecule:
 
 def _key(text: str) -> str:
     return " ".join(text.strip().lower().split())
+
+
+_PUNCTUATION = re.compile(r"[\s\-,/()\[\]'_.]+")
+
+
+def _loose_key(text: str) -> str:
+    """Lower case without spaces, hyphens, commas, slashes or brackets: 'Nylon-6,6' and 'nylon 66' agree."""
+    return _PUNCTUATION.sub("", text.lower())
 
 
 @lru_cache(maxsize=None)
@@ -53,9 +64,27 @@ def _index(kind: str) -> dict[str, NamedMolecule]:
     return index
 
 
+@lru_cache(maxsize=None)
+def _loose_index(kind: str) -> dict[str, NamedMolecule]:
+    """Loose keys that name exactly one entry (a loose key shared by two entries matches neither)."""
+    index: dict[str, NamedMolecule] = {}
+    shared: set[str] = set()
+    for entry in table(kind):
+        for label in (entry.name, *entry.aliases):
+            key = _loose_key(label)
+            if index.setdefault(key, entry) is not entry:
+                shared.add(key)
+    return {key: entry for key, entry in index.items() if key not in shared and key}
+
+
 def lookup(kind: str, text: str) -> NamedMolecule | None:
     """The entry whose name or alias is ``text`` (case-insensitive), else None."""
     return _index(kind).get(_key(text)) if isinstance(text, str) else None
+
+
+def loose_lookup(kind: str, text: str) -> NamedMolecule | None:
+    """The entry whose name or alias equals ``text`` ignoring case, spaces, hyphens, commas, slashes and brackets."""
+    return _loose_index(kind).get(_loose_key(text)) if isinstance(text, str) else None
 
 
 def suggestions(kind: str, text: str, n: int = 3) -> list[str]:
@@ -87,6 +116,9 @@ def _resolve(kind: str, text: str) -> str:
         return entry.smiles
     if not text.strip() or _parses(text):
         return text  # SMILES: the featurizer checks the chemistry and says what is wrong
+    entry = loose_lookup(kind, text)  # after SMILES, so a SMILES is never read as a spelling of a name
+    if entry is not None:
+        return entry.smiles
     what = "solvent" if kind == "solvents" else "polymer"
     close = suggestions(kind, text)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; 'chi-lite names --kind {kind}' lists the known names"
@@ -101,6 +133,14 @@ def resolve_solvent(text: str) -> str:
 def resolve_polymer(text: str) -> str:
     """A polymer name, abbreviation or repeat-unit SMILES → repeat-unit SMILES. Raises UnknownNameError for neither."""
     return _resolve("polymers", text) if isinstance(text, str) else text
+
+
+@lru_cache(maxsize=65536)
+def typed_name(kind: str, text: str) -> str | None:
+    """The user's text, trimmed, when it names a known molecule (not a SMILES): what outputs echo."""
+    if not isinstance(text, str) or lookup(kind, text) is None and (_parses(text) or loose_lookup(kind, text) is None):
+        return None
+    return " ".join(text.split())
 
 
 def search(kind: str, text: str | None = None) -> list[NamedMolecule]:

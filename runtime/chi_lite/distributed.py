@@ -282,7 +282,7 @@ def _prepare_output(output: Path) -> None:
 
 def screen(
     library: str | Path,
-    polymers: Sequence[str] | str,
+    polymers: Sequence[Any] | str,
     temperature: float = 25.0,
     client: Any = None,
     top: int | None = None,
@@ -338,9 +338,10 @@ def screen(
     if not polymers:
         raise ChiLiteError("give at least one polymer")
     resolved = [local.polymer_embedding(p) for p in polymers]
+    labels = [p if isinstance(p, str) else getattr(p, "label", str(p)) for p in polymers]  # a calibrated profile: its label
     sha = local.predictor.artifact.sha256
     job = ScreenJob(
-        scorers=tuple(local.model.scorer(emb, t) for _, emb in resolved), labels=tuple(polymers),
+        scorers=tuple(local.model.scorer(emb, t) for _, emb in resolved), labels=tuple(labels),
         with_p=local.report_p_miscible, chain_length=chain_length,
         top=0 if (top is None and output is not None) else top, sort=sort,
         model_dir=None if model_arg is None else str(Path(model_arg).resolve()), model_sha256=sha, threads=threads,
@@ -348,7 +349,7 @@ def screen(
         output_dir=None if output is None else str(output.resolve()),
     )
     result = DistributedScreenResult(
-        polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
+        polymers=labels, polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
         report_p_miscible=local.report_p_miscible, chain_length=chain_length, output=output,
     )
     result.columns = local.columns(result)

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench soak venv venv-runtime wheel wheelhouse wheelhouse-all clean check-textbook verdict-oof
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench bench-dask soak venv venv-runtime wheel wheelhouse wheelhouse-all wheelhouse-dask clean check-textbook verdict-oof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -130,6 +130,11 @@ wheelhouse-all: wheel $(BIN)/cyclonedx-py
 			--python $$python $(if $(PLOT),--plot) --out $(DIST)/wheelhouse --cache $(WHEELHOUSE_CACHE); \
 	done; done
 
+# The same plus dask, distributed, pyarrow and their dependencies: what Dask workers install (docs/dask.md).
+wheelhouse-dask: wheelhouse
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check -c train/constraints.txt --wheel-dir $(DIST)/wheelhouse \
+		"$$(ls $(DIST)/chi_lite-*.whl)[dask]"
+
 # Speed and start-up figures of the shipped model (not part of the tests: machines are noisy).
 bench: $(VENV)/.runtime
 	CHI_LITE_DATA=$(DATA) $(BIN)/python tests/bench_runtime.py
@@ -139,6 +144,14 @@ bench: $(VENV)/.runtime
 SOAK_SECONDS ?= 120
 soak: $(VENV)/.runtime
 	$(BIN)/python tests/soak.py --duration $(SOAK_SECONDS)
+
+# One Dask worker against two on a generated 200,000-molecule Parquet library (the dask extra is installed first).
+$(VENV)/.dask: $(VENV)/.runtime
+	$(PIP) -e '.[dask]'
+	touch $@
+
+bench-dask: $(VENV)/.dask
+	$(BIN)/python tests/bench_dask.py
 
 clean:
 	rm -rf $(VENV) $(RVENV) build dist .pytest_cache

@@ -17,8 +17,8 @@ def chi_molecules(data_dir: Path) -> tuple[set[str], set[str]]:
     return polymers, solvents
 
 
-def heavy_modules_after(body: str) -> tuple[str, list[str]]:
-    """Run Python code in a fresh interpreter; return its stdout and the torch/onnx/training modules it loaded."""
+def heavy_modules_after(body: str, roots: tuple[str, ...] = ("torch", "onnx", "chi_lite_train")) -> tuple[str, list[str]]:
+    """Run Python code in a fresh interpreter; return its stdout and the modules under ``roots`` it loaded."""
     import ast
     import subprocess
     import sys
@@ -26,7 +26,7 @@ def heavy_modules_after(body: str) -> tuple[str, list[str]]:
     code = (
         body
         + "\nimport sys as _sys\n"
-        + "print(sorted(m for m in _sys.modules if m.split('.')[0] in ('torch', 'onnx', 'chi_lite_train')))\n"
+        + f"print(sorted(m for m in _sys.modules if m.split('.')[0] in {roots!r}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

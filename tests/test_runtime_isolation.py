@@ -59,3 +59,24 @@ def test_phase_and_predictor_do_not_import_each_other():
     """phase.py works on any χ(T) source (a protocol); only predictor.py depends on the other."""
     assert "chi_lite.predictor" not in _imported_modules(RUNTIME / "phase.py")
     assert "chi_lite.phase" in _imported_modules(RUNTIME / "predictor.py")
+
+
+def test_a_local_screen_never_imports_dask_or_pyarrow(tiny_model_dir, tmp_path):
+    """The dask extra is optional: without --dask or a Parquet file, neither it nor pyarrow is loaded."""
+    library = tmp_path / "lib.csv"
+    library.write_text("smiles,name\nCc1ccccc1,toluene\nO,water\n")
+    _, loaded = heavy_modules_after(
+        "import chi_lite, pickle\n"
+        "from chi_lite.screening import Screener\n"
+        f"s = Screener({str(tiny_model_dir)!r})\n"
+        f"s.screen(['PS'], {str(library)!r}, 25, top=1)\n"
+        "pickle.loads(pickle.dumps(s))\n"
+        "from chi_lite.cli import screen\n"
+        "from chi_lite.cli import main\n"
+        "try:\n"
+        f"    main(['screen', '--polymer', 'PS', '--library', {str(library)!r}, '--model', {str(tiny_model_dir)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n",
+        roots=("dask", "distributed", "pyarrow"),
+    )
+    assert loaded == []

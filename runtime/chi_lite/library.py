@@ -1,7 +1,8 @@
 """Solvent libraries for screening, read as a stream of chunks.
 
 A library is the built-in solvent table (``builtin``), a CSV with a ``smiles``
-column and an optional ``name`` column, or a SMILES file (one SMILES per line,
+column and an optional ``name`` column, a Parquet file or directory (same
+columns; chi_lite.parquet_library), or a SMILES file (one SMILES per line,
 optionally followed by whitespace and a name, as in ``.smi`` files). Reading
 never holds more than one chunk, so a 10-million-row file needs no more memory
 than a small one. Line numbers are those of the file (1 = first line).
@@ -18,6 +19,7 @@ from typing import Iterator
 
 from .batch_io import allow_long_fields, sniff_delimiter
 from .errors import InputFileError
+from .parquet_library import describe_parquet, is_parquet, iter_parquet_chunks
 
 BUILTIN = "builtin"
 _BUILTIN_FILE = Path(__file__).resolve().parent / "names" / "solvents.csv"
@@ -46,6 +48,8 @@ def library_path(library: str | Path) -> Path:
 
 def describe(library: str | Path) -> LibraryInfo:
     """Hash and count the library file in one pass (the cache is keyed by this hash)."""
+    if is_parquet(library):
+        return describe_parquet(library)
     path = library_path(library)
     if not path.is_file():
         raise InputFileError(f"library file {path} does not exist")
@@ -119,7 +123,10 @@ def _smi_rows(handle: io.TextIOBase, first: str) -> Iterator[LibraryRow]:
 
 
 def iter_chunks(library: str | Path, size: int) -> Iterator[list[LibraryRow]]:
-    """Rows in chunks of at most ``size``."""
+    """Rows in chunks of at most ``size`` (a Parquet library: see chi_lite.parquet_library)."""
+    if is_parquet(library):
+        yield from iter_parquet_chunks(library, size)
+        return
     chunk: list[LibraryRow] = []
     for row in iter_rows(library):
         chunk.append(row)

@@ -96,6 +96,15 @@ class PairOutcome:
         return self.error is None
 
 
+def check_same_model(artifact: Artifact, expected_sha256: str) -> None:
+    """A reloaded model (another process or machine) must be the one that was pickled or named."""
+    if artifact.sha256 != expected_sha256:
+        raise ArtifactError(
+            f"the model in {artifact.directory} has sha256 {artifact.sha256[:12]}…, expected {expected_sha256[:12]}…: "
+            "install the same chi-lite wheel (or --model directory) everywhere"
+        )
+
+
 class _LRU(OrderedDict):
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -118,6 +127,7 @@ class ChiPredictor:
 
     def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None) -> None:
         """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads."""
+        self._load_args = (None if model_dir is None else str(model_dir), threads)
         self.artifact: Artifact = load_artifact(model_dir)
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = self.artifact.open_graph(self.artifact.manifest.model_file, threads)
@@ -126,6 +136,16 @@ class ChiPredictor:
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
         self.answer_context = AnswerContext.from_manifest(self.artifact.manifest, self.reports_miscibility)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle as (model directory, threads, model hash): sessions do not travel, the model is reloaded."""
+        return {"load_args": self._load_args, "sha256": self.artifact.sha256}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Reload and re-verify the model; refuse one whose hash differs from the pickled predictor's."""
+        model_dir, threads = state["load_args"]
+        self.__init__(model_dir, threads=threads)
+        check_same_model(self.artifact, state["sha256"])
 
     def _check_signature(self) -> None:
         """The graph's tensors must be the manifest's, and its input widths the vocabulary's."""

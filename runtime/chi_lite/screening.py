@@ -32,7 +32,7 @@ from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
 from .names import lookup, resolve_polymer
-from .predictor import ChiPredictor, to_kelvin
+from .predictor import ChiPredictor, check_same_model, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
 SCREEN_ANSWER_COLUMNS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
@@ -158,6 +158,7 @@ class Screener:
         check_jobs(jobs)
         if jobs > 1:
             _refuse_unguarded_script()
+        self._load_args = (None if model_dir is None else str(model_dir), threads, jobs)
         self.predictor = ChiPredictor(model_dir, threads=threads)
         self.model = FactorizedModel(self.predictor.artifact, threads)
         self.memory = MemoryCache(self.predictor.artifact.sha256)
@@ -168,6 +169,16 @@ class Screener:
         self.jobs = jobs
         self._pool = None
         self.descriptors_computed = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle as (model directory, threads, jobs, model hash); caches and the pool stay behind."""
+        return {"load_args": self._load_args, "sha256": self.predictor.artifact.sha256}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Reload and re-verify the model (see ChiPredictor.__setstate__)."""
+        model_dir, threads, jobs = state["load_args"]
+        self.__init__(model_dir, threads=threads, jobs=jobs)
+        check_same_model(self.predictor.artifact, state["sha256"])
 
     # -- context manager: the worker pool is closed on exit --
     def __enter__(self) -> "Screener":

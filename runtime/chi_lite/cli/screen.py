@@ -50,12 +50,18 @@ def _read_polymers(path: Path) -> list[str]:
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Keep the library's solvent embeddings in FILE; reused while model and library are unchanged.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True, help="Processes computing descriptors (max 8; pays off only for thousands of new solvents on idle cores).")
+@click.option("--dask", "dask_address", metavar="local[:N]|tcp://HOST:PORT",
+              help="Screen on Dask: a LocalCluster of N worker processes (default: the cores) or a running scheduler.")
+@click.option("--dask-scheduler-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Screen on the Dask cluster whose scheduler wrote FILE (dask-jobqueue, dask-mpi).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Per-partition embedding caches in DIR (with --dask or a Parquet --output).")
 @chain_length_option("Chain length N (segments of solvent size) of the verdict; default: a long chain.")
 @format_option
 @model_option
 @threads_option
 def screen(polymer_list, profile_paths, polymers_file, library, temperature, kelvin, top, sort, output_path, cache_path, jobs,
-           chain_length, fmt, model_dir, threads) -> None:
+           dask_address, dask_scheduler_file, cache_dir, chain_length, fmt, model_dir, threads) -> None:
     """Rank the solvents of a library by predicted χ for a polymer (several polymers: a matrix, ranked by the first)."""
     refuse_same_file(library=library, polymers=polymers_file, output=output_path, cache=cache_path)
     polymers = list(polymer_list) + (_read_polymers(polymers_file) if polymers_file else [])
@@ -81,14 +87,27 @@ def screen(polymer_list, profile_paths, polymers_file, library, temperature, kel
     if chain_length is not None:
         chain_length = check_chain_length(chain_length)
     info = describe(library)
+    parquet_output = output_path is not None and output_path.suffix.lower() == ".parquet"
+    partitioned = bool(dask_address or dask_scheduler_file or parquet_output or cache_dir)  # chi_lite.distributed
+    if partitioned and cache_path is not None:
+        raise click.UsageError("--cache is one file for one process: with --dask or a Parquet --output use --cache-dir DIR")
     with Screener(model_dir, threads=threads, jobs=jobs) as screener:
         polymers = [screener.predictor.load_profile(p) for p in profile_paths] + polymers
         show_bar = sys.stderr.isatty() and info.lines > 2000  # silent when piped or logged
         bar_context = click.progressbar(length=info.lines, label="screening", file=sys.stderr) if show_bar else nullcontext()
         with bar_context as bar:
-            result = screener.screen(polymers, library, temperature, kelvin=kelvin, top=top, sort=sort,
-                                     cache=cache_path, progress=bar.update if bar is not None else None,
-                                     chain_length=chain_length)
+            if partitioned:
+                from ..distributed import screen_from_cli
+
+                result = screen_from_cli(screener, polymers, library, temperature, kelvin=kelvin, top=top, sort=sort,
+                                         output=output_path if parquet_output else None, cache_dir=cache_dir,
+                                         dask=dask_address, scheduler_file=dask_scheduler_file, chain_length=chain_length,
+                                         progress=bar.update if bar is not None else None)
+                output_path = None if parquet_output else output_path  # parts written; the ranking goes to stdout
+            else:
+                result = screener.screen(polymers, library, temperature, kelvin=kelvin, top=top, sort=sort,
+                                         cache=cache_path, progress=bar.update if bar is not None else None,
+                                         chain_length=chain_length)
         columns = screener.columns(result)
 
     for line, error in result.bad_rows[:MAX_LISTED_BAD_ROWS]:
@@ -97,7 +116,9 @@ def screen(polymer_list, profile_paths, polymers_file, library, temperature, kel
         click.echo(f"warning: … and {len(result.bad_rows) - MAX_LISTED_BAD_ROWS} more invalid rows skipped", err=True)
     fmt = default_format(fmt, output_path)
     if fmt == "json":
-        text = json.dumps(
+        from ..answer import json_text  # never NaN or Infinity in JSON
+
+        text = json_text(
             {
                 "polymers": [{"input": p, "smiles": s} for p, s in zip(result.polymers, result.polymer_smiles)],
                 "temperature_k": result.temperature_k,
@@ -106,14 +127,12 @@ def screen(polymer_list, profile_paths, polymers_file, library, temperature, kel
                 "skipped": [{"line": ln, "error": e} for ln, e in result.bad_rows],
                 "ranking": [{c: r.get(c) for c in columns} for r in result.rows],
             },
-            indent=2,
-            ensure_ascii=False,
         ) + "\n"
     else:
         text = render(result.rows, columns, fmt)
     if output_path is not None:
         output_path.write_text(text, encoding="utf-8")
-    else:
+    elif result.rows or not parquet_output:  # a Parquet output without --top: every row is in the parts
         click.echo(text, nl=False)
     scored = result.rows_read - len(result.bad_rows)
     source = "embedding cache" if result.from_disk_cache else f"{result.descriptors_computed} new solvents featurized"

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from chi_lite.limits import LimitError
 from chi_lite.artifact import load_artifact
 from chi_lite.config import ModelManifest
 from chi_lite.errors import ArtifactError
@@ -54,7 +55,7 @@ def test_thread_count_defaults_to_one_and_reads_the_environment(monkeypatch):
     assert resolve_threads() == 2
     assert resolve_threads(3) == 3
     monkeypatch.setenv("CHI_LITE_THREADS", "many")
-    with pytest.raises(ArtifactError, match="whole number"):
+    with pytest.raises(LimitError, match="whole number"):
         resolve_threads()
 
 

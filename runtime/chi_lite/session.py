@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .errors import ArtifactError
-from .limits import check_threads
+from .limits import check_threads, configured
 
 THREADS_ENV = "CHI_LITE_THREADS"
 DEFAULT_THREADS = 1  # a plant PC runs other software: never take every core unasked
@@ -14,15 +13,7 @@ DEFAULT_THREADS = 1  # a plant PC runs other software: never take every core una
 
 def resolve_threads(threads: int | None = None) -> int:
     """Explicit argument, else $CHI_LITE_THREADS, else one thread."""
-    if threads is None:
-        raw = os.environ.get(THREADS_ENV, "").strip()
-        if not raw:
-            return DEFAULT_THREADS
-        try:
-            threads = int(raw)
-        except ValueError:
-            raise ArtifactError(f"{THREADS_ENV}={raw[:40]!r} is not a whole number of threads") from None
-    return check_threads(threads)
+    return check_threads(configured(THREADS_ENV, DEFAULT_THREADS) if threads is None else threads)
 
 
 def create_session(model_path: Path, threads: int | None = None):

@@ -15,9 +15,11 @@ from .test_cli import run
 distributed = pytest.importorskip("distributed")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+pytest.importorskip("pyarrow.compute")
 
 from chi_lite import distributed as chi_distributed  # noqa: E402
 from chi_lite.errors import ArtifactError, ChiLiteError  # noqa: E402
+from chi_lite.flory_huggins import critical_chi  # noqa: E402
 from chi_lite.predictor import ChiPredictor  # noqa: E402
 from chi_lite.screening import Screener  # noqa: E402
 
@@ -114,6 +116,14 @@ def test_parquet_round_trip_without_dask(parquet_library, local, warm_screener, 
     assert np.isnan(chi[776]) and np.isfinite(np.delete(chi, [776, 15_000])).all()
     ranked = {r["line"]: r["chi[PS]"] for r in local.rows}
     np.testing.assert_allclose([chi[line - 1] for line in ranked], list(ranked.values()), atol=1e-6, rtol=0)
+    # the answer columns: p_miscible is the local screen's verdict (PS is amorphous: no crystalline gate)
+    assert all(r["t_dissolve_c[PS]"] is None for r in local.rows)
+    p = table.column("p_miscible[PS]").to_numpy(zero_copy_only=False)
+    np.testing.assert_allclose([p[r["line"] - 1] for r in local.rows], [r["p_miscible[PS]"] for r in local.rows],
+                               atol=1e-9, rtol=0)
+    assert table.column("miscible[PS]").to_pylist() == [None if np.isnan(x) else bool(x >= 0.5) for x in p]
+    assert "p_classifier[PS]" in table.column_names
+    assert not [c for c in table.column_names if c.startswith(("p_miscible_fh", "chi_critical"))]
     # a plain local screen reads the Parquet library too (row id = line of the .smi file)
     assert warm_screener.screen(POLYMERS, parquet_library, 25, top=TOP).rows == local.rows
     # a second screen against another polymer reads every partition's embeddings from the cache directory
@@ -185,3 +195,23 @@ def test_as_dataframe_gives_every_scored_row_as_a_dask_dataframe(warm_screener, 
     assert len(frame) == everything.rows_read and frame["line"].is_monotonic_increasing
     scored = frame.dropna(subset=["chi"]).sort_values(["chi", "line"])
     assert list(scored["line"]) == [r["line"] for r in everything.rows]
+
+
+@pytest.mark.parametrize("model", ["tiny_miscible_model_dir", "tiny_model_dir"])
+def test_sort_by_the_verdict_with_a_chain_length_gives_the_local_rows(model, request, tmp_path):
+    """With or without a trained classifier the verdict ranks the rows, as in a local screen."""
+    with Screener(request.getfixturevalue(model)) as screener:
+        local = screener.screen(["PS"], "builtin", 25, top=10, sort="p_miscible", chain_length=1000)
+        out = tmp_path / "verdict.parquet"
+        result = chi_distributed.screen("builtin", ["PS"], 25, top=10, sort="p_miscible", chain_length=1000,
+                                        screener=screener, output=out)
+    assert result.rows == local.rows
+    table = pq.read_table(out)
+    with_classifier = model == "tiny_miscible_model_dir"
+    assert table.column_names == ["line", "name", "smiles", "chi", "chi_std", "p_miscible",
+                                  *(["p_classifier"] if with_classifier else []), "chi_critical", "miscible", "error"]
+    scored = table.filter(pa.compute.is_null(table.column("error")))
+    assert set(scored.column("chi_critical").to_pylist()) == {critical_chi(1000)}
+    p = scored.column("p_miscible").to_numpy()
+    assert p.max() == pytest.approx(local.rows[0]["p_miscible"], abs=1e-12)
+    assert scored.column("miscible").to_pylist() == list(p >= 0.5)

@@ -28,17 +28,20 @@ import numpy as np
 from .embedding_cache import DiskCache
 from .errors import ChiLiteError, InputFileError
 from .factorized import PolymerScorer
-from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
+from .answer import LONG_CHAIN_CHI_CRITICAL
+from .flory_huggins import check_chain_length, critical_chi
 from .library import LibraryRow, iter_chunks
 from .parquet_library import ParquetPart, is_parquet, parquet_parts, read_part
 from .predictor import check_same_model
 from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking
 from .units import to_kelvin
+from .verdict import VerdictModel, probability_array
 
 PARTITION_ROWS = 50_000  # rows per task for text libraries (Parquet: one row group per task)
 TASK_RETRIES = 2  # re-runs of a task that raised (a flaky network file system); lost workers are separate
 PART_NAME = "part-{index:06d}.parquet"
 SCHEDULER_PREFIXES = ("tcp://", "tls://", "ucx://", "inproc://")
+SCORE_COLUMNS = 4  # χ, σ, p_miscible (the verdict, before the crystalline gate), p_classifier
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class ScreenJob:
 
     scorers: tuple[PolymerScorer, ...]
     labels: tuple[str, ...]  # polymers as given: the column suffixes
-    with_p: bool
-    chain_length: float | None
+    with_p: bool  # the model has a trained classifier: p_classifier columns
+    verdict: VerdictModel  # the model's stacking coefficients (answer_context.verdict): p_miscible
+    chain_length: float | None  # given: chi_critical columns
+    chi_critical: float  # χ_c(N) of the verdict (0.5 for a long chain)
     top: int | None  # rows each task returns (None: all; 0: none, when only the Parquet output is wanted)
     sort: str
     model_dir: str | None  # None: each worker's own shipped model (the wheel's)
@@ -138,30 +143,27 @@ class _PartWriter:
         self.temporary = _temporary(path)
         fields = [("line", pa.int64()), ("name", pa.string()), ("smiles", pa.string())]
         for suffix in _suffixes(job.labels):
-            fields += [(f"chi{suffix}", pa.float64()), (f"chi_std{suffix}", pa.float64())]
-            fields += [(f"p_miscible{suffix}", pa.float64())] if job.with_p else []
-            if job.chain_length is not None:
-                fields += [(f"chi_critical{suffix}", pa.float64()), (f"miscible{suffix}", pa.bool_()),
-                           (f"p_miscible_fh{suffix}", pa.float64())]
+            fields += [(f"chi{suffix}", pa.float64()), (f"chi_std{suffix}", pa.float64()),
+                       (f"p_miscible{suffix}", pa.float64())]
+            fields += [(f"p_classifier{suffix}", pa.float64())] if job.with_p else []
+            fields += [(f"chi_critical{suffix}", pa.float64())] if job.chain_length is not None else []
+            fields += [(f"miscible{suffix}", pa.bool_())]
         self.schema = pa.schema(fields + [("error", pa.string())])
         self.writer = pq.ParquetWriter(self.temporary, self.schema, compression="zstd")
 
     def write(self, chunk: list[LibraryRow], valid: np.ndarray, scores: list[np.ndarray], errors: list[str | None]) -> None:
-        """``scores`` per polymer: (valid rows, 3) χ, σ, p of the rows where ``valid``."""
+        """``scores`` per polymer: (valid rows, 4) χ, σ, p_miscible, p_classifier (screen_scores) of the rows where ``valid``."""
         pa, n = self.pa, len(chunk)
         columns: list[Any] = [pa.array([r.line for r in chunk], pa.int64()), pa.array([r.name for r in chunk], pa.string()),
                               pa.array([r.smiles for r in chunk], pa.string())]
+        invalid = ~valid
         for score in scores:
-            full = np.full((n, 3), np.nan)
+            full = np.full((n, SCORE_COLUMNS), np.nan)
             full[valid] = score
-            chi, std = full[:, 0], full[:, 1]
-            columns += [pa.array(chi, mask=~valid), pa.array(std, mask=~valid)]
-            columns += [pa.array(full[:, 2], mask=~valid)] if self.job.with_p else []
-            if self.job.chain_length is not None:
-                n_chain = self.job.chain_length
-                c = critical_chi(n_chain)
-                p_fh = np.asarray(miscibility_probability(chi, std, n_chain), dtype=float) if n else np.empty(0)
-                columns += [pa.array(np.full(n, c), mask=~valid), pa.array(chi < c, mask=~valid), pa.array(p_fh, mask=~valid)]
+            columns += [pa.array(full[:, i], mask=invalid) for i in range(3)]  # chi, chi_std, p_miscible
+            columns += [pa.array(full[:, 3], mask=invalid)] if self.job.with_p else []
+            columns += [pa.array(np.full(n, self.job.chi_critical), mask=invalid)] if self.job.chain_length is not None else []
+            columns += [pa.array(full[:, 2] >= 0.5, mask=invalid)]  # miscible, as the answer layer decides it
         columns.append(pa.array(errors, pa.string()))
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
 
@@ -219,7 +221,7 @@ def screen_partition(job: ScreenJob, part: ParquetPart | TextPart, screener: Scr
             chunks = _embedded_chunks(screener, part, disk)
         for chunk, features, errors in chunks:
             valid = np.array([e is None for e in errors], dtype=bool)
-            scores = [_score(scorer, features, job.with_p) for scorer in job.scorers]
+            scores = [screen_scores(scorer, features, job.with_p, job.verdict, job.chi_critical) for scorer in job.scorers]
             kept = [row for row, ok in zip(chunk, valid) if ok]
             if job.top != 0:
                 ranking.add([r.line for r in kept], [r.smiles for r in kept], [r.name for r in kept], scores)
@@ -255,9 +257,16 @@ def _embedded_chunks(screener: Screener, part, disk: DiskCache | None):
         yield chunk, features, [err for _, err, _ in embedded]
 
 
-def _score(scorer: PolymerScorer, features: np.ndarray, with_p: bool) -> np.ndarray:
+def screen_scores(scorer: PolymerScorer, features: np.ndarray, with_p: bool, verdict: VerdictModel,
+                  chi_critical: float) -> np.ndarray:
+    """(N, 4) χ, σ, p_miscible, p_classifier: what Screener.screen ranks by (kept the same, row for row).
+
+    p_miscible is the answer layer's verdict probability (verdict.probability_array); the
+    crystalline gate is applied only to the ranked rows (Screener._rows), as in a local screen.
+    """
     chi, std, p = scorer.score(features, with_p=with_p)
-    return np.stack([chi, std, p if p is not None else np.full_like(chi, np.nan)], axis=1)
+    p = p if p is not None else np.full_like(chi, np.nan)
+    return np.stack([chi, std, probability_array(verdict, p, chi, std, chi_critical), p], axis=1)
 
 
 # ---- client side ------------------------------------------------------------------------------
@@ -333,8 +342,6 @@ def screen(
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     local = screener if screener is not None else Screener(model_dir, threads=threads)
     model_arg, threads, _ = local._load_args
-    if sort == "p_miscible" and not local.report_p_miscible:
-        raise ChiLiteError("this model's miscibility head is not trained, so there is no p_miscible to sort by: use --sort chi")
     if not polymers:
         raise ChiLiteError("give at least one polymer")
     resolved = [local.polymer_embedding(p) for p in polymers]
@@ -342,7 +349,8 @@ def screen(
     sha = local.predictor.artifact.sha256
     job = ScreenJob(
         scorers=tuple(local.model.scorer(emb, t) for _, emb in resolved), labels=tuple(labels),
-        with_p=local.report_p_miscible, chain_length=chain_length,
+        with_p=local.report_p_miscible, verdict=local.predictor.answer_context.verdict, chain_length=chain_length,
+        chi_critical=LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length),
         top=0 if (top is None and output is not None) else top, sort=sort,
         model_dir=None if model_arg is None else str(Path(model_arg).resolve()), model_sha256=sha, threads=threads,
         cache_dir=None if cache_dir is None else str(Path(cache_dir).resolve()),

@@ -33,9 +33,9 @@ from .flory_huggins import check_chain_length, critical_chi
 from .library import LibraryRow, iter_chunks
 from .parquet_library import ParquetPart, is_parquet, parquet_parts, read_part
 from .predictor import check_same_model
-from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking
+from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking, screen_scores
 from .units import to_kelvin
-from .verdict import VerdictModel, probability_array
+from .verdict import VerdictModel
 
 PARTITION_ROWS = 50_000  # rows per task for text libraries (Parquet: one row group per task)
 TASK_RETRIES = 2  # re-runs of a task that raised (a flaky network file system); lost workers are separate
@@ -255,18 +255,6 @@ def _embedded_chunks(screener: Screener, part, disk: DiskCache | None):
         good = [emb for emb, _, _ in embedded if emb is not None]
         features = np.stack(good) if good else np.empty((0, screener.model.feature_width), dtype=np.float32)
         yield chunk, features, [err for _, err, _ in embedded]
-
-
-def screen_scores(scorer: PolymerScorer, features: np.ndarray, with_p: bool, verdict: VerdictModel,
-                  chi_critical: float) -> np.ndarray:
-    """(N, 4) χ, σ, p_miscible, p_classifier: what Screener.screen ranks by (kept the same, row for row).
-
-    p_miscible is the answer layer's verdict probability (verdict.probability_array); the
-    crystalline gate is applied only to the ranked rows (Screener._rows), as in a local screen.
-    """
-    chi, std, p = scorer.score(features, with_p=with_p)
-    p = p if p is not None else np.full_like(chi, np.nan)
-    return np.stack([chi, std, probability_array(verdict, p, chi, std, chi_critical), p], axis=1)
 
 
 # ---- client side ------------------------------------------------------------------------------

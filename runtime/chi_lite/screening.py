@@ -23,11 +23,11 @@ import numpy as np
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
-from .factorized import FactorizedModel, solvent_features
+from .factorized import FactorizedModel, PolymerScorer, solvent_features
 from .answer import LONG_CHAIN_CHI_CRITICAL, verdict_fields
 from .crystalline import known_crystalline
 from .flory_huggins import check_chain_length, critical_chi
-from .verdict import probability_array
+from .verdict import VerdictModel, probability_array
 from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
@@ -149,6 +149,18 @@ class _Ranking:
         if self.top is not None:
             order = order[: self.top]
         return [(int(self.lines[i]), self.smiles[i], self.names[i], [s[i] for s in self.scores]) for i in order]
+
+
+def screen_scores(scorer: PolymerScorer, features: np.ndarray, with_p: bool, verdict: VerdictModel,
+                  chi_critical: float) -> np.ndarray:
+    """(N, 4) χ, σ, p_miscible, p_classifier: what Screener.screen ranks by (kept the same, row for row).
+
+    p_miscible is the answer layer's verdict probability (verdict.probability_array); the
+    crystalline gate is applied only to the ranked rows (Screener._rows), as in a local screen.
+    """
+    chi, std, p = scorer.score(features, with_p=with_p)
+    p = p if p is not None else np.full_like(chi, np.nan)
+    return np.stack([chi, std, probability_array(verdict, p, chi, std, chi_critical), p], axis=1)
 
 
 class Screener:
@@ -334,10 +346,7 @@ class Screener:
                 with_p = result.report_p_miscible
                 scores = []
                 for scorer in scorers:
-                    chi, std, p = scorer.score(features, with_p=with_p)
-                    p = p if p is not None else np.full_like(chi, np.nan)
-                    verdict = probability_array(self.predictor.answer_context.verdict, p, chi, std, chi_c)
-                    scores.append(np.stack([chi, std, verdict, p], axis=1))
+                    scores.append(screen_scores(scorer, features, with_p, self.predictor.answer_context.verdict, chi_c))
                 ranking.add(lines, smiles, names, scores)
 
         ranked = None

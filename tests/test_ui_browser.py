@@ -257,6 +257,7 @@ def test_calibrate_view_fits_a_profile_from_typed_tests(page, server):
     by_id(page, "c-tests").send_keys("solvent,chi\ntoluene,0.30\ncyclohexane,0.55\nacetone,1.1\n")
     by_id(page, "c-submit").click()
     wait_for(page, lambda d: by_id(d, "c-result").is_displayed(), "the fitted profile")
-    text = by_id(page, "c-fields").text
-    assert "polystyrene" in text and "tests" in text
+    wait_for(page, lambda d: "polystyrene" in by_id(d, "c-fields").get_attribute("textContent"), "the profile's fields")
+    text = by_id(page, "c-fields").get_attribute("textContent")
+    assert "tests" in text, text[:300]
     assert console_errors(page) == []

@@ -62,6 +62,7 @@ class PolymerProfile:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile as the JSON object `calibrate` writes and `--profile` / serve accept."""
         return {
             "format": FORMAT, "polymer": self.polymer, "smiles": self.smiles, "name": self.name,
             "model_sha256": self.model_sha256, "prior_strength": self.prior_strength, "chi_noise": self.chi_noise,

@@ -260,4 +260,6 @@ def test_calibrate_view_fits_a_profile_from_typed_tests(page, server):
     wait_for(page, lambda d: "polystyrene" in by_id(d, "c-fields").get_attribute("textContent"), "the profile's fields")
     text = by_id(page, "c-fields").get_attribute("textContent")
     assert "tests" in text, text[:300]
+    wait_for(page, lambda d: len(d.find_elements("css selector", "#c-ranking tr")) > 1, "the ranking the profile gives")
+    assert "toluene" in by_id(page, "c-ranking").get_attribute("textContent") or len(page.find_elements("css selector", "#c-ranking tr")) == 11
     assert console_errors(page) == []

@@ -603,6 +603,15 @@ async function runCalibrate(event) {
         row.appendChild(el("td", {}, fmt(v)));
         return row;
       }));
+      const ranking = await call("screen", { profile, top: 10 });
+      const columns = ["rank", "name", "chi", "chi_std", "p_miscible", "verdict", "domain"];
+      const head = el("tr");
+      for (const c of columns) head.appendChild(el("th", { scope: "col" }, c));
+      $("c-ranking").replaceChildren(head, ...ranking.rows.map((r) => {
+        const row = el("tr");
+        for (const c of columns) row.appendChild(el("td", {}, fmt(r[c])));
+        return row;
+      }));
     } catch (exc) {
       showError(form, exc, request, CALIBRATE_FIELDS);
     }

@@ -54,6 +54,37 @@ class HeadWeights:
         return self.weight.shape[0]
 
 
+@dataclass(frozen=True)
+class MemberOutputs:
+    """Every member's head outputs for a batch of pairs, each (N, K)."""
+
+    A: np.ndarray  # χ = A + B / T (experimental-χ task)
+    B: np.ndarray  # kelvin
+    chi: np.ndarray  # at the given temperatures
+    logit: np.ndarray  # miscibility logit; p_miscible = mean over members of sigmoid(logit)
+
+
+def head_outputs(head: HeadWeights, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray,
+                 temperature_k: np.ndarray | float) -> MemberOutputs:
+    """The pair head in numpy, per member: the one place its math lives at run time.
+
+    Embeddings are (N, K, 2Z) (or (K, 2Z) for one pair, broadcast against the other);
+    the exported pair_head graph computes the same (tests/test_factorized.py). Calibration
+    (fitting a polymer's embedding to lab tests) differentiates through this function.
+    """
+    z = head.weight.shape[2]
+    ep = np.asarray(polymer_embedding, dtype=np.float64)
+    es = np.asarray(solvent_embedding, dtype=np.float64)
+    up, rp, us, rs = ep[..., :z], ep[..., z:], es[..., :z], es[..., z:]
+    z0 = (up - us) ** 2 - rp**2 - rs**2  # (N, K, Z)
+    heads = np.einsum("...kz,koz->...ko", z0, head.weight.astype(np.float64)) + head.bias  # (N, K, 5)
+    a = head.chi_mean + head.chi_scale * heads[..., 0]
+    b = head.chi_scale * head.t_ref * heads[..., 1]
+    t = np.asarray(temperature_k, dtype=np.float64)
+    chi = a + b / (t[..., None] if t.ndim else t)
+    return MemberOutputs(A=a, B=b, chi=chi, logit=heads[..., 4])
+
+
 BLOCK_ROWS = 65536  # rows per matrix product: keeps the temporaries in cache
 
 

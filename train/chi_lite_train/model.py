@@ -38,12 +38,15 @@ class DescriptorScaler(nn.Module):
         return torch.clamp(z, -CLIP, CLIP)
 
 
-def encoder(width_in: int, latent: int) -> nn.Sequential:
-    """Three sigmoid hidden layers narrowing linearly from the input width to 2·Z."""
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "silu": nn.SiLU}
+
+
+def encoder(width_in: int, latent: int, activation: str = "sigmoid") -> nn.Sequential:
+    """Three hidden layers (the paper's sigmoid, or SiLU) narrowing linearly from the input width to 2·Z."""
     widths = np.linspace(width_in, 2 * latent, 5).round().astype(int).tolist()
     layers: list[nn.Module] = []
     for a, b in zip(widths[:-2], widths[1:-1]):
-        layers += [nn.Linear(a, b), nn.Sigmoid()]
+        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
     layers.append(nn.Linear(widths[-2], 2 * latent))
     return nn.Sequential(*layers)
 
@@ -56,11 +59,11 @@ class SphereNet(nn.Module):
     measures how far apart the spheres are, and a linear head reads the tasks off it.
     """
 
-    def __init__(self, n_polymer: int, n_solvent: int, latent: int) -> None:
+    def __init__(self, n_polymer: int, n_solvent: int, latent: int, activation: str = "sigmoid") -> None:
         super().__init__()
         self.latent = latent
-        self.polymer_encoder = encoder(n_polymer, latent)
-        self.solvent_encoder = encoder(n_solvent, latent)
+        self.polymer_encoder = encoder(n_polymer, latent, activation)
+        self.solvent_encoder = encoder(n_solvent, latent, activation)
         self.head = nn.Linear(latent, N_HEAD_OUTPUTS)
 
     def embed_polymer(self, xp: torch.Tensor) -> torch.Tensor:

@@ -63,6 +63,9 @@ class ModelManifest:
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
     format: int = MANIFEST_FORMAT
+    # σ = f(ensemble spread, novelties): parameters of chi_lite.uncertainty.calibrated_std, fitted on
+    # grouped-CV residuals. Empty for artifacts without calibration (chi_std is then the raw spread).
+    uncertainty: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, as written to manifest.json."""
@@ -88,6 +91,7 @@ class ModelManifest:
             versions=dict(data.get("versions", {})),
             created=str(data.get("created", "")),
             format=int(data.get("format", MANIFEST_FORMAT)),
+            uncertainty=dict(data.get("uncertainty", {})),
         )
 
     def save(self, directory: Path) -> Path:

@@ -17,6 +17,7 @@ from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent
 from .session import create_session
+from .uncertainty import calibrated_std, is_calibrated
 
 if TYPE_CHECKING:
     from .phase import PhaseDiagram
@@ -42,6 +43,10 @@ class ChiPrediction:
     A: float
     B: float
     p_miscible: float | None = None
+    # Distances to the nearest χ-training polymer / solvent (standardized descriptors); None for
+    # models exported before they existed. Not in to_dict: the domain fields report them.
+    polymer_novelty: float | None = None
+    solvent_novelty: float | None = None
 
     @property
     def temperature_c(self) -> float:
@@ -51,6 +56,7 @@ class ChiPrediction:
     def to_dict(self) -> dict[str, Any]:
         """Every field plus temperature_c, ready for JSON or CSV; p_miscible only when the model reports it."""
         out = asdict(self)
+        del out["polymer_novelty"], out["solvent_novelty"]
         if out["p_miscible"] is None:
             del out["p_miscible"]
         out["temperature_c"] = self.temperature_c
@@ -118,7 +124,12 @@ class ChiPredictor:
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = create_session(self.artifact.model_path, threads)
         self._check_signature()
-        self._outputs = ["chi", "chi_std", "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
+        # A calibrated model outputs the raw spread and the novelties; chi_std = calibrated_std(...).
+        self._uncertainty = self.manifest.uncertainty if is_calibrated(self.manifest.uncertainty) else None
+        spread = "chi_spread" if "chi_spread" in self.manifest.outputs else "chi_std"  # older graphs: chi_std
+        self._outputs = (["chi", spread, "A", "B"]
+                         + (["p_miscible"] if self.reports_miscibility else [])
+                         + (["polymer_novelty", "solvent_novelty"] if self._uncertainty else []))
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
 
@@ -238,8 +249,13 @@ class ChiPredictor:
             },
         )
         chi, std, a, b = outputs[:4]
-        p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
+        p_miscible = outputs[4] if self.reports_miscibility else [None] * len(chi)
+        novelty_p = novelty_s = [None] * len(chi)
+        if self._uncertainty:
+            novelty_p, novelty_s = outputs[-2:]
+            std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)
         return [
-            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm))
-            for p, s, tk, c, sd, aa, bb, pm in zip(polymers, solvents, t, chi, std, a, b, p_miscible)
+            ChiPrediction(p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
+                          None if npol is None else float(npol), None if nsol is None else float(nsol))
+            for p, s, tk, c, sd, aa, bb, pm, npol, nsol in zip(polymers, solvents, t, chi, std, a, b, p_miscible, novelty_p, novelty_s)
         ]

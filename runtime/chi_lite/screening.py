@@ -18,7 +18,7 @@ import numpy as np
 
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
-from .factorized import FactorizedModel, solvent_features
+from .factorized import FactorizedModel
 from .flory_huggins import check_chain_length, critical_chi, miscibility_probability
 from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom
@@ -165,6 +165,10 @@ class Screener:
         descriptors = self.predictor.polymer_descriptors(smiles)
         return smiles, self.model.embed_polymers(descriptors[None, :])[0]
 
+    def _polymer_novelty(self, smiles: str) -> float:
+        """Distance to the nearest χ-training polymer: the calibrated σ grows with it."""
+        return float(self.model.polymer_novelty(self.predictor.polymer_descriptors(smiles)[None, :])[0])
+
     def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
         """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.
 
@@ -200,7 +204,7 @@ class Screener:
             errors = {key: err for key, (vec, err) in zip(todo, computed) if vec is None}
             self._failed.update(errors)
             if ok:
-                embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
+                embedded = self.model.solvent_features(np.stack([vec for _, vec in ok]))
                 for (key, _), emb in zip(ok, embedded):
                     self.memory.put(key, emb)
             self.descriptors_computed += len(todo)
@@ -214,7 +218,7 @@ class Screener:
             else:
                 emb = self.memory.get(key)
                 if emb is None:  # evicted within this call (tiny cache): compute it again
-                    emb = solvent_features(self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :]))[0]
+                    emb = self.model.solvent_features(self.predictor.featurizer.solvent(key)[None, :])[0]
                 out.append((emb, None, key))
         return out
 
@@ -266,7 +270,7 @@ class Screener:
             raise ChiLiteError(f"top must be at least 1 (got {top})")
         t = to_kelvin(temperature, kelvin)
         resolved = [self.polymer_embedding(p) for p in polymers]
-        scorers = [self.model.scorer(emb, t) for _, emb in resolved]
+        scorers = [self.model.scorer(emb, t, self._polymer_novelty(smiles)) for smiles, emb in resolved]
         info = describe(library)
         result = ScreenResult(
             polymers=list(polymers), polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,

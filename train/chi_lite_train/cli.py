@@ -102,8 +102,14 @@ CONFIG_OPTION = click.option(
 @balance_option
 @click.option("--lpo-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A stored `cv --scheme polymers` metrics file whose figures go into the manifest.")
+@click.option("--lso-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme solvents` metrics file whose figures go into the manifest.")
+@click.option("--pairs-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme pairs` metrics file (then --cv-folds is not rerun).")
+@click.option("--calibrate/--no-calibrate", default=False, show_default=True,
+              help="Fit the σ calibration (manifest \"uncertainty\") on the stored pairs, LPO and LSO reports.")
 def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_folds: int, limit_pairs, limit_labels,
-        miscibility_cv_folds: int, miscibility_weight, balance, lpo_report) -> None:
+        miscibility_cv_folds: int, miscibility_weight, balance, lpo_report, lso_report, pairs_report, calibrate: bool) -> None:
     """Train on DATA_DIR, evaluate by grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
     from .card import CardInputError, lpo_summary
@@ -124,6 +130,27 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
             _fail(str(exc))
         if not metrics["cv_polymers"]["config_matches"]:
             _log(f"warning: {lpo_report} was measured with another configuration; rerun `make lpo`")
+    for key, report, target in (("cv_solvents", lso_report, "lso"), ("cv_pairs", pairs_report, "cv-pairs")):
+        if report is not None:
+            try:
+                metrics[key] = lpo_summary(report, config)
+            except CardInputError as exc:
+                _fail(str(exc))
+            if not metrics[key]["config_matches"]:
+                _log(f"warning: {report} was measured with another configuration; rerun `make {target}`")
+    uncertainty = None
+    if calibrate:
+        from .calibration import CalibrationInputError, fit_calibration
+
+        if None in (pairs_report, lpo_report, lso_report):
+            _fail("--calibrate needs --pairs-report, --lpo-report and --lso-report")
+        try:
+            uncertainty = fit_calibration({"pairs": pairs_report, "polymers": lpo_report, "solvents": lso_report})
+        except CalibrationInputError as exc:
+            _fail(str(exc))
+        _log("σ calibration: " + ", ".join(f"{k} {uncertainty[k]:.3g}" for k in ("spread_scale", "floor", "polymer_scale", "solvent_scale"))
+             + " | coverage ±1σ/±2σ after: " + ", ".join(
+                 f"{s} {c['after']['within_1sigma']:.2f}/{c['after']['within_2sigma']:.2f}" for s, c in uncertainty["coverage"].items()))
     data = _load_data(data_dir)
     if limit_pairs is not None:
         keep = set(sorted(data.exp["pair"].unique())[:limit_pairs])
@@ -142,7 +169,7 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
         mcv["seconds"] = round(time.perf_counter() - started, 1)
         metrics["cv_miscibility"] = mcv
         _log(_miscibility_line(mcv))
-    if cv_folds >= 2:
+    if cv_folds >= 2 and pairs_report is None:
         started = time.perf_counter()
         cv = cross_validate(data, config, scheme_folds(data, "pairs", cv_folds, config.seed), log=_log, labels=labels)
         cv.pop("predictions")
@@ -162,6 +189,7 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
               "temperature_k": [float(data.exp["temp_k"].min()), float(data.exp["temp_k"].max())]},
         metrics=metrics,
         miscibility=info["n_label_rows"] > 0,
+        uncertainty=uncertainty,
     )
     sample = data.exp.drop_duplicates("pair").head(200)
     inputs = row_matrices(vocabulary, sample)  # featurized once for both checks

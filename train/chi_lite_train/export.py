@@ -19,7 +19,7 @@ from .model import ChiEnsemble
 
 MODEL_FILE = "chi_model.onnx"
 INPUTS = ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
-OUTPUTS = ["chi", "chi_std", "A", "B", "p_miscible"]
+OUTPUTS = ["chi", "chi_spread", "A", "B", "p_miscible", "polymer_novelty", "solvent_novelty"]
 OPSET = 17
 
 
@@ -100,6 +100,7 @@ def write_artifact(
     data: dict[str, Any],
     metrics: dict[str, Any],
     miscibility: bool = False,
+    uncertainty: dict[str, Any] | None = None,
 ) -> ModelManifest:
     """Export the graph and write the manifest with the hash of every artifact file.
 
@@ -125,6 +126,7 @@ def write_artifact(
         data=data,
         metrics=metrics,
         versions=library_versions(),
+        uncertainty=uncertainty or {},
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     )
     manifest.save(out_dir)

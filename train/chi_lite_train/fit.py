@@ -310,7 +310,11 @@ def train_ensemble(
         members.append(member)
         member_info.append(info)
         log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val loss {info['val_loss']:.3f}")
-    ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale).eval()
+    # Novelty references: the molecules with experimental χ rows (standardized like the inputs).
+    chi_p = sorted({p_pos[p] for p in exp["polymer"]})
+    chi_s = sorted({s_pos[s] for s in exp["solvent"]})
+    ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale,
+                           tensors.polymers[chi_p], tensors.solvents[chi_s]).eval()
     info = {
         "featurize_seconds": round(featurize_s, 2),
         "train_seconds": round(time.perf_counter() - started, 2),
@@ -366,8 +370,9 @@ def _label_tensors(labels: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str,
 
 
 def predict_frame(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, rows: pd.DataFrame) -> pd.DataFrame:
-    """Torch predictions (χ mean and σ, p_miscible) for rows with polymer, solvent, temp_k columns."""
+    """Torch predictions (χ mean, ensemble spread as ``std``, p_miscible, novelties) for rows with polymer, solvent, temp_k."""
     xp, xs, temp = (torch.tensor(m, dtype=torch.float32) for m in row_matrices(vocabulary, rows))
     with torch.no_grad():
-        chi, std, _, _, p_miscible = ensemble(xp, xs, temp)
-    return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy(), "p_miscible": p_miscible.numpy()}, index=rows.index)
+        chi, spread, _, _, p_miscible, novelty_p, novelty_s = ensemble(xp, xs, temp)
+    return pd.DataFrame({"pred": chi.numpy(), "std": spread.numpy(), "p_miscible": p_miscible.numpy(),
+                         "polymer_novelty": novelty_p.numpy(), "solvent_novelty": novelty_s.numpy()}, index=rows.index)

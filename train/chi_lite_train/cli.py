@@ -191,6 +191,11 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
         miscibility=info["n_label_rows"] > 0,
         uncertainty=uncertainty,
     )
+    from .evaluate import regression_metrics
+    from .fit import predict_frame
+
+    # How close the fit gets to its own rows (the noise floor is RMSE ≈ 0.15): shown beside the CV figures.
+    manifest.metrics["train_set"] = regression_metrics(data.exp["chi"], predict_frame(ensemble, vocabulary, data.exp)["pred"])
     sample = data.exp.drop_duplicates("pair").head(200)
     inputs = row_matrices(vocabulary, sample)  # featurized once for both checks
     error = parity_error(ensemble, out / manifest.model_file, *inputs)
@@ -348,14 +353,16 @@ def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: 
               show_default=True, help="Stored pair-grouped CV of the chosen configuration, used until the model is retrained.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True,
               help="Only read when the manifest predates its training-domain record.")
+@click.option("--levers", "levers_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("train/reports/levers"),
+              show_default=True, help="Folder of `chi-lite-train lever` reports (the lever table).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("MODEL_CARD.md"), show_default=True)
-def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path, out: Path) -> None:
+def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path, levers_dir: Path, out: Path) -> None:
     """Write MODEL_CARD.md from the manifest, the stored LPO metrics and the ablation table."""
     _require_training_extra()
     from .card import CardInputError, render_card
 
     try:
-        text = render_card(model_dir, lpo, ablation, data_dir, pairs)
+        text = render_card(model_dir, lpo, ablation, data_dir, pairs, levers_dir)
     except CardInputError as exc:
         _fail(str(exc))
     out.write_text(text, encoding="utf-8")

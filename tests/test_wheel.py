@@ -60,6 +60,13 @@ def test_wheelhouse_installs_offline_and_predicts_without_torch(tmp_path):
         {"id": 1, "op": "predict", "polymer": PS, "solvent": TOLUENE, "temperature": 25}) + "\n"))
     assert answer["id"] == 1 and answer["result"]["chi"] == pytest.approx(expected.chi, abs=1e-6)
 
+    page = subprocess.run(  # the browser page's files travel in the wheel
+        [str(bin_ / "python"), "-c", "from chi_lite.web.static import PAGE_FILES, page_file, page_size; "
+         "[page_file(n) for n, _ in PAGE_FILES.values()]; print(page_size())"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+    )
+    assert page.returncode == 0 and 0 < int(page.stdout) < 100_000, page.stderr
+
     probe = subprocess.run(
         [str(bin_ / "python"), "-c",
          "import importlib.util as u; print([m for m in ('torch', 'onnx', 'pandas', 'chi_lite') if u.find_spec(m)])"],

@@ -22,6 +22,10 @@ class Artifact:
     manifest: ModelManifest
 
     @property
+    def manifest_path(self) -> Path:
+        return self.directory / MANIFEST_NAME
+
+    @property
     def model_path(self) -> Path:
         return self.directory / self.manifest.model_file
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-MANIFEST_NAME = "manifest.json"
+from .contract import MANIFEST_FILE as MANIFEST_NAME
 MANIFEST_FORMAT = 1
 FEATURIZER_VERSION = "1"
 

@@ -17,12 +17,13 @@ from functools import cached_property
 
 import numpy as np
 
+from . import contract
 from .artifact import Artifact
+from .contract import GRAPH_ROLES
 from .errors import ArtifactError
 from .session import create_session
 from .uncertainty import calibrated_std, is_calibrated
 
-GRAPH_ROLES = ("polymer_encoder", "solvent_encoder", "pair_head", "pair_head_weights")
 
 
 def solvent_features(embedding: np.ndarray, novelty: np.ndarray | None = None) -> np.ndarray:
@@ -191,6 +192,9 @@ class FactorizedModel:
         self.polymer_session = create_session(directory / graphs["polymer_encoder"], threads)
         self.solvent_session = create_session(directory / graphs["solvent_encoder"], threads)
         with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
+            missing_keys = [key for key in contract.HEAD_KEYS if key not in data.files]
+            if missing_keys:
+                raise ArtifactError(f"{graphs['pair_head_weights']} lacks {', '.join(missing_keys)}: retrain (make train)")
             self.head = HeadWeights(
                 weight=data["weight"], bias=data["bias"], chi_mean=float(data["chi_mean"]),
                 chi_scale=float(data["chi_scale"]), t_ref=float(data["t_ref"]),
@@ -204,20 +208,20 @@ class FactorizedModel:
 
     def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N, K, 2Z)."""
-        return self.polymer_session.run(None, {"polymer_descriptors": descriptors.astype(np.float32)})[0]
+        return self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})[0]
 
     def polymer_novelty(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N,) distance to the nearest χ-training polymer (0 for older models)."""
-        outputs = self.polymer_session.run(None, {"polymer_descriptors": descriptors.astype(np.float32)})
+        outputs = self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})
         return outputs[1] if len(outputs) > 1 else np.zeros(len(descriptors), dtype=np.float32)
 
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""
-        return self.solvent_session.run(None, {"solvent_descriptors": descriptors.astype(np.float32)})[0]
+        return self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})[0]
 
     def solvent_features(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → the features screening caches and scores (novelty last when calibrated)."""
-        outputs = self.solvent_session.run(None, {"solvent_descriptors": descriptors.astype(np.float32)})
+        outputs = self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})
         return solvent_features(outputs[0], outputs[1] if self.uncertainty else None)
 
     @cached_property
@@ -230,9 +234,9 @@ class FactorizedModel:
         return self.head_session.run(
             None,
             {
-                "polymer_embedding": polymer_embedding.astype(np.float32),
-                "solvent_embedding": solvent_embedding.astype(np.float32),
-                "temperature_k": np.asarray(temperature_k, dtype=np.float32),
+                contract.POLYMER_EMBEDDING: polymer_embedding.astype(np.float32),
+                contract.SOLVENT_EMBEDDING: solvent_embedding.astype(np.float32),
+                contract.TEMPERATURE_INPUT: np.asarray(temperature_k, dtype=np.float32),
             },
         )
 

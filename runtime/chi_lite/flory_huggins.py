@@ -18,28 +18,13 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InvalidChainLengthError
+from .units import KELVIN_OFFSET, check_chain_length
 
 _MAX_ITERATIONS = 200
 # Closer than this (relative) to χ_c the two phases differ by less than the equations resolve in
 # double precision; there the binodal is the mean-field asymptote φ = φ_c ± c·(χ − χ_c)^½ scaled
 # from the solution at this distance (relative error O(distance)).
 _NEAR_CRITICAL = 1e-7
-
-
-def check_chain_length(n: object) -> float:
-    """N as a float ≥ 1, or InvalidChainLengthError (N counts solvent-sized segments per chain)."""
-    try:
-        value = float(str(n).strip()) if isinstance(n, str) else float(n)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidChainLengthError(f"chain length {n!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidChainLengthError(f"chain length {n!r} is not a finite number")
-    if value < 1:
-        raise InvalidChainLengthError(
-            f"chain length {value:g} is below 1: N is the number of solvent-sized segments per chain"
-        )
-    return value
 
 
 def critical_chi(n: float) -> float:
@@ -233,7 +218,7 @@ class CriticalTemperature:
         """One line for people, e.g. 'UCST at 307.65 K (34.50 °C)'."""
         if self.temperature_k is None:
             return f"{self.behaviour} (no critical temperature above 0 K)"
-        at = f"{self.temperature_k:.2f} K ({self.temperature_k - 273.15:.2f} °C)"
+        at = f"{self.temperature_k:.2f} K ({self.temperature_k - KELVIN_OFFSET:.2f} °C)"
         if self.in_range:
             return f"{self.kind} at {at}"
         return f"{self.behaviour} in this range ({self.kind} at {at})"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ChiLiteError, InvalidTemperatureError
+from .units import KELVIN_OFFSET, to_kelvin
 from .flory_huggins import (
     CriticalTemperature,
     binodal,
@@ -23,7 +24,6 @@ from .flory_huggins import (
 if TYPE_CHECKING:
     from .predictor import ChiPredictor
 
-KELVIN_OFFSET = 273.15
 
 
 def _number(value: float) -> float | None:
@@ -96,7 +96,6 @@ class PhaseDiagram:
 
 def temperature_grid(tmin: float, tmax: float, points: int, kelvin: bool) -> np.ndarray:
     """Evenly spaced kelvin temperatures from tmin to tmax (°C unless ``kelvin``)."""
-    from .predictor import to_kelvin
 
     lo, hi = to_kelvin(tmin, kelvin), to_kelvin(tmax, kelvin)
     if hi <= lo:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .errors import PlotUnavailableError
 from .phase import PhaseDiagram
+from .units import KELVIN_OFFSET
 
 INSTALL_HINT = "pip install 'chi-lite[plot]'"
 
@@ -40,7 +41,7 @@ def plot_phase_diagram(diagram: PhaseDiagram, path: Path | str, *, dpi: int = 11
         ax.plot([p.spinodal_rich for p in two_phase], ty, color="tab:red", lw=1.2, ls="--")
     tc = diagram.critical.temperature_k
     if diagram.critical.in_range and tc is not None:
-        ax.plot([diagram.phi_critical], [tc - 273.15], "ko", ms=5, label=f"critical point ({diagram.critical.kind} {tc - 273.15:.1f} °C)")
+        ax.plot([diagram.phi_critical], [tc - KELVIN_OFFSET], "ko", ms=5, label=f"critical point ({diagram.critical.kind} {tc - KELVIN_OFFSET:.1f} °C)")
     ax.set_xlim(0, 1)
     ax.set_ylim(min(t), max(t))
     ax.set_xlabel("polymer volume fraction φ")

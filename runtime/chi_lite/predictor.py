@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -10,19 +9,20 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import contract
 from .artifact import Artifact, load_artifact
 from .config import ModelManifest
-from .errors import ArtifactError, ChiLiteError, InvalidTemperatureError
+from .errors import ArtifactError, ChiLiteError
 from .featurize.featurizer import Featurizer
 from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent
 from .session import create_session
 from .uncertainty import calibrated_std, is_calibrated
+from .units import KELVIN_OFFSET, to_kelvin
 
 if TYPE_CHECKING:
     from .phase import PhaseDiagram
 
-KELVIN_OFFSET = 273.15
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
 _CACHE_SIZE = 8192  # descriptor vectors kept per role
 
@@ -83,21 +83,6 @@ class PairOutcome:
         return self.error is None
 
 
-def to_kelvin(temperature: Any, kelvin: bool = False) -> float:
-    """Parse a temperature (°C unless ``kelvin``) and refuse what is not above 0 K."""
-    unit = "K" if kelvin else "°C"
-    try:
-        value = float(str(temperature).strip()) if isinstance(temperature, str) else float(temperature)
-    except (TypeError, ValueError):
-        raise InvalidTemperatureError(f"temperature {temperature!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidTemperatureError(f"temperature {temperature!r} is not a finite number")
-    k = value if kelvin else value + KELVIN_OFFSET
-    if k <= 0:
-        raise InvalidTemperatureError(f"temperature {value:g} {unit} is at or below absolute zero")
-    return k
-
-
 class _LRU(OrderedDict):
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -124,25 +109,35 @@ class ChiPredictor:
         self.featurizer = Featurizer(self.artifact.manifest.featurizer)
         self._session = create_session(self.artifact.model_path, threads)
         self._check_signature()
-        # A calibrated model outputs the raw spread and the novelties; chi_std = calibrated_std(...).
-        self._uncertainty = self.manifest.uncertainty if is_calibrated(self.manifest.uncertainty) else None
-        spread = "chi_spread" if "chi_spread" in self.manifest.outputs else "chi_std"  # older graphs: chi_std
-        self._outputs = (["chi", spread, "A", "B"]
-                         + (["p_miscible"] if self.reports_miscibility else [])
-                         + (["polymer_novelty", "solvent_novelty"] if self._uncertainty else []))
         self._polymers = _LRU(_CACHE_SIZE)
         self._solvents = _LRU(_CACHE_SIZE)
 
     def _check_signature(self) -> None:
-        """The graph's input widths must equal the vocabulary's, or every call would fail later."""
-        config = self.artifact.manifest.featurizer
+        """The graph's tensors must be the manifest's, and its input widths the vocabulary's."""
+        manifest = self.artifact.manifest
+        if tuple(manifest.inputs) != contract.MODEL_INPUTS:
+            raise ArtifactError(
+                f"{self.artifact.manifest_path} lists inputs {manifest.inputs}, this chi-lite reads {list(contract.MODEL_INPUTS)}: "
+                "the model was exported by another chi-lite version; reinstall or retrain (make train)"
+            )
+        self._inputs = dict(zip(("polymer", "solvent", "temperature"), manifest.inputs))
+        # A calibrated model outputs the raw spread and the novelties; chi_std = calibrated_std(...).
+        # Older graphs output the spread as chi_std and have no novelties.
+        self._uncertainty = manifest.uncertainty if is_calibrated(manifest.uncertainty) else None
+        spread = contract.SPREAD_OUTPUT if contract.SPREAD_OUTPUT in manifest.outputs else contract.LEGACY_SPREAD_OUTPUT
+        wanted = (["chi", spread, "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
+                  + (list(contract.NOVELTY_OUTPUTS) if self._uncertainty else []))
+        found_outputs = {o.name for o in self._session.get_outputs()}
+        if not set(wanted) <= set(manifest.outputs) or not set(wanted) <= found_outputs:
+            missing = sorted(set(wanted) - (set(manifest.outputs) & found_outputs))
+            raise ArtifactError(f"{self.artifact.model_path} lacks output(s) {', '.join(missing)} that its manifest promises")
+        self._outputs = wanted
+        config = manifest.featurizer
         expected = {
-            "polymer_descriptors": len(config.polymer_descriptors),
-            "solvent_descriptors": len(config.solvent_descriptors),
-            "temperature_k": None,
+            contract.POLYMER_INPUT: len(config.polymer_descriptors),
+            contract.SOLVENT_INPUT: len(config.solvent_descriptors),
+            contract.TEMPERATURE_INPUT: None,
         }
-        if self.reports_miscibility and "p_miscible" not in {o.name for o in self._session.get_outputs()}:
-            raise ArtifactError(f"{self.artifact.model_path} has no p_miscible output but its manifest says the head was trained")
         found = {i.name: i.shape for i in self._session.get_inputs()}
         if set(found) != set(expected):
             raise ArtifactError(f"{self.artifact.model_path} has inputs {sorted(found)}, expected {sorted(expected)}")
@@ -243,9 +238,9 @@ class ChiPredictor:
         outputs = self._session.run(
             self._outputs,
             {
-                "polymer_descriptors": xp.astype(np.float32),
-                "solvent_descriptors": xs.astype(np.float32),
-                "temperature_k": t.astype(np.float32),
+                self._inputs["polymer"]: xp.astype(np.float32),
+                self._inputs["solvent"]: xs.astype(np.float32),
+                self._inputs["temperature"]: t.astype(np.float32),
             },
         )
         chi, std, a, b = outputs[:4]

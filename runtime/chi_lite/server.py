@@ -13,10 +13,12 @@ import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from .errors import ChiLiteError, RequestError
 from .service import MAX_REQUEST_BYTES, ChiService, encode, salvage_id
+from .web.ops import WEB_ROUTES
+from .web.static import send_static
 
 # path -> (method, op). Adding an op to HTTP is one entry here.
 HTTP_ROUTES: dict[str, tuple[str, str]] = {
@@ -24,6 +26,7 @@ HTTP_ROUTES: dict[str, tuple[str, str]] = {
     "/screen": ("POST", "screen"),
     "/model": ("GET", "info"),
     "/health": ("GET", "health"),
+    **WEB_ROUTES,  # /phase, /names, /ops: what the browser page needs
 }
 
 
@@ -139,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         route = HTTP_ROUTES.get(path)
+        if route is None and send_static(self, method, path):  # the browser page (/, /app.js, /style.css)
+            return
         if route is None:
             known = ", ".join(f"{m} {p}" for p, (m, _) in HTTP_ROUTES.items())
             return self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path!r} (known: {known})"})
@@ -218,9 +223,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve_http(
-    service: ChiService, host: str = "127.0.0.1", port: int = 8765, max_request_bytes: int = MAX_REQUEST_BYTES
+    service: ChiService,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until SIGTERM or Ctrl-C, then finish the requests in flight and return."""
+    """Serve until SIGTERM or Ctrl-C, then finish the requests in flight and return.
+
+    ``on_ready(url)`` runs once the socket listens (`chi-lite ui` opens the browser there).
+    """
     try:
         server = ChiHTTPServer((host, port), service, max_request_bytes)
     except OSError as exc:
@@ -231,6 +243,8 @@ def serve_http(
 
     previous = [_install(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)]
     _log(f"listening on {server.url} (model {service.predictor.artifact.sha256[:12]})")
+    if on_ready is not None:
+        on_ready(server.url)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

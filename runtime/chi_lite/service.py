@@ -57,6 +57,9 @@ class ChiService:
         }
         if screener is not None:
             self.ops["screen"] = self.screen
+        from .web.ops import register  # phase, names, ops (web.ops imports this module)
+
+        register(self)
 
     # --- entry points -------------------------------------------------------------------------
 

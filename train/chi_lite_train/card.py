@@ -9,6 +9,7 @@ from typing import Any
 
 from chi_lite.config import ModelManifest
 from chi_lite.errors import ChiLiteError
+from chi_lite.units import KELVIN_OFFSET
 
 # Fields that do not change what a CV run measures.
 _IGNORED = {"seed", "members"}
@@ -169,7 +170,9 @@ def render_card(
 
     The pair-grouped row comes from the manifest; until the model is retrained with the chosen
     configuration, a stored `cv --scheme pairs` report of that configuration (``pairs_path``) stands in."""
-    manifest = ModelManifest.from_dict(_read(Path(model_dir) / "manifest.json"))
+    from chi_lite.artifact import load_artifact
+
+    manifest = load_artifact(model_dir).manifest  # verified: a card never describes tampered files
     lpo, ablation = _read(lpo_path), _read(ablation_path)
     config = manifest.training.get("config", {})
     pairs = manifest.metrics.get("cv_pairs")
@@ -184,7 +187,7 @@ def render_card(
             pairs_source = f"`{pairs_path}` ({stored['config']['members']} members; shipped model not yet retrained)"
     lpo_matches = _same_config(lpo.get("config", {}), chosen or config)
     data, f = manifest.data, manifest.featurizer
-    t = data.get("temperature_k", [273.15, 502.15])
+    t = data.get("temperature_k", [KELVIN_OFFSET, KELVIN_OFFSET + 229.0])
     domain = manifest.training.get("domain", {})
     if not domain and data_dir is not None:
         from .data import load_chi_data, training_domain
@@ -209,7 +212,7 @@ def render_card(
         "## Data",
         f"- {data.get('exp_rows')} experimental χ rows (Orwoll & Arnold handbook data, `mtl_chi/data_Chi.csv`) and "
         f"{data.get('cosmo_rows')} COSMO-RS χ rows (`mtl_chi/data_COSMO.csv`), from yoshida-lab/MTL_ChiParameter.",
-        f"- Temperatures {t[0] - 273.15:.0f}–{t[1] - 273.15:.0f} °C.",
+        f"- Temperatures {t[0] - KELVIN_OFFSET:.0f}–{t[1] - KELVIN_OFFSET:.0f} °C.",
     ]
     if domain:
         out += [

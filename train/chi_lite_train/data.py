@@ -9,7 +9,7 @@ import pandas as pd
 
 from chi_lite.artifact import sha256_of
 
-KELVIN_OFFSET = 273.15
+from chi_lite.units import KELVIN_OFFSET
 CHI_FILE = "mtl_chi/data_Chi.csv"
 COSMO_FILE = "mtl_chi/data_COSMO.csv"
 # Hansen δD, δP, δH (MPa^½): the solvents table first, the larger compounds table fills gaps.

@@ -10,7 +10,7 @@ import pandas as pd
 from .data import ChiData, canonical
 from .fit import TrainConfig, predict_frame, train_ensemble
 
-ROOM_TEMPERATURE_K = 298.15
+from chi_lite.units import ROOM_TEMPERATURE_K
 CHI_CRITICAL_LONG_CHAIN = 0.5  # χ_c(N) = ½(1 + N^−½)² → ½ as N → ∞
 
 SCHEMES = {"pairs": "pair", "polymers": "polymer", "solvents": "solvent"}

@@ -11,16 +11,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from chi_lite import contract
 from chi_lite.artifact import sha256_of
+from chi_lite.contract import MODEL_FILE, OPSET, T_REF
 from chi_lite.config import FeaturizerConfig, ModelManifest
 
 from .factorized import export_factorized
 from .model import ChiEnsemble
 
-MODEL_FILE = "chi_model.onnx"
-INPUTS = ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
-OUTPUTS = ["chi", "chi_spread", "A", "B", "p_miscible", "polymer_novelty", "solvent_novelty"]
-OPSET = 17
+INPUTS = list(contract.MODEL_INPUTS)
+OUTPUTS = list(contract.MODEL_OUTPUTS)
 
 
 def export_onnx(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, path: Path) -> Path:
@@ -30,7 +30,7 @@ def export_onnx(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, path: Path)
     example = (
         torch.zeros(n, len(vocabulary.polymer_descriptors)),
         torch.zeros(n, len(vocabulary.solvent_descriptors)),
-        torch.full((n,), 298.15),
+        torch.full((n,), T_REF),
     )
     dynamic = {name: {0: "batch"} for name in INPUTS + OUTPUTS}
     # The TorchScript exporter is deprecated but needs no onnxscript and gives a small, plain
@@ -57,9 +57,9 @@ def _export(ensemble: ChiEnsemble, example: tuple, path: Path, dynamic: dict) ->
 
 def parity_error(ensemble: ChiEnsemble, onnx_path: Path, polymer: np.ndarray, solvent: np.ndarray, temperature_k: np.ndarray) -> float:
     """Largest |χ_torch − χ_onnx| (or |Δp_miscible|, whichever is larger) over the given raw inputs."""
-    import onnxruntime as ort
+    from chi_lite.session import create_session
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    session = create_session(onnx_path)  # built as production builds it
     feed = {
         INPUTS[0]: polymer.astype(np.float32),
         INPUTS[1]: solvent.astype(np.float32),

@@ -22,11 +22,10 @@ from torch import nn
 
 from .model import ChiEnsemble
 
-POLYMER_ENCODER_FILE = "polymer_encoder.onnx"
-SOLVENT_ENCODER_FILE = "solvent_encoder.onnx"
-PAIR_HEAD_FILE = "pair_head.onnx"
-HEAD_WEIGHTS_FILE = "pair_head.npz"
-PAIR_HEAD_OUTPUTS = ["chi", "chi_spread", "A", "B", "p_miscible"]
+from chi_lite import contract
+from chi_lite.contract import HEAD_WEIGHTS_FILE, OPSET, PAIR_HEAD_FILE, POLYMER_ENCODER_FILE, SOLVENT_ENCODER_FILE, T_REF
+
+PAIR_HEAD_OUTPUTS = list(contract.HEAD_OUTPUTS)
 
 
 class _Encoder(nn.Module):
@@ -80,7 +79,7 @@ def _onnx_export(module: nn.Module, example: tuple, path: Path, inputs: list[str
             input_names=inputs,
             output_names=outputs,
             dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
-            opset_version=17,
+            opset_version=OPSET,
             dynamo=False,
             do_constant_folding=True,
         )
@@ -91,12 +90,12 @@ def export_factorized(ensemble: ChiEnsemble, n_polymer: int, n_solvent: int, out
     out_dir = Path(out_dir)
     n, k, width = 3, len(ensemble.members), 2 * ensemble.members[0].latent
     _onnx_export(_Encoder(ensemble, "polymer"), (torch.zeros(n, n_polymer),), out_dir / POLYMER_ENCODER_FILE,
-                 ["polymer_descriptors"], ["polymer_embedding", "polymer_novelty"])
+                 [contract.POLYMER_INPUT], list(contract.POLYMER_ENCODER_OUTPUTS))
     _onnx_export(_Encoder(ensemble, "solvent"), (torch.zeros(n, n_solvent),), out_dir / SOLVENT_ENCODER_FILE,
-                 ["solvent_descriptors"], ["solvent_embedding", "solvent_novelty"])
+                 [contract.SOLVENT_INPUT], list(contract.SOLVENT_ENCODER_OUTPUTS))
     head = _PairHead(ensemble)
-    example = (torch.zeros(n, k, width), torch.zeros(n, k, width), torch.full((n,), 298.15))
-    _onnx_export(head, example, out_dir / PAIR_HEAD_FILE, ["polymer_embedding", "solvent_embedding", "temperature_k"],
+    example = (torch.zeros(n, k, width), torch.zeros(n, k, width), torch.full((n,), T_REF))
+    _onnx_export(head, example, out_dir / PAIR_HEAD_FILE, list(contract.HEAD_INPUTS),
                  PAIR_HEAD_OUTPUTS)
     with open(out_dir / HEAD_WEIGHTS_FILE, "wb") as handle:  # np.savez adds no timestamps: bytes are reproducible
         np.savez(
@@ -107,12 +106,7 @@ def export_factorized(ensemble: ChiEnsemble, n_polymer: int, n_solvent: int, out
             chi_scale=np.float32(head.chi_scale.item()),
             t_ref=np.float32(head.t_ref.item()),
         )
-    return {
-        "polymer_encoder": POLYMER_ENCODER_FILE,
-        "solvent_encoder": SOLVENT_ENCODER_FILE,
-        "pair_head": PAIR_HEAD_FILE,
-        "pair_head_weights": HEAD_WEIGHTS_FILE,
-    }
+    return dict(contract.GRAPH_FILES)
 
 
 def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], polymer: np.ndarray,
@@ -122,16 +116,16 @@ def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], 
     B is compared as its share of χ (B/T): B itself is hundreds of kelvin, where
     float32 steps are ~1e-4 K whatever the order of the arithmetic.
     """
-    import onnxruntime as ort
+    from chi_lite.session import create_session
 
-    def session(name: str):
-        return ort.InferenceSession(str(Path(model_dir) / name), providers=["CPUExecutionProvider"])
+    def session(name: str):  # built as production builds them
+        return create_session(Path(model_dir) / name)
 
     xp, xs, t = polymer.astype(np.float32), solvent.astype(np.float32), temperature_k.astype(np.float32)
-    whole = session(whole_file).run(None, {"polymer_descriptors": xp, "solvent_descriptors": xs, "temperature_k": t})
-    ep, novelty_p = session(graphs["polymer_encoder"]).run(None, {"polymer_descriptors": xp})
-    es, novelty_s = session(graphs["solvent_encoder"]).run(None, {"solvent_descriptors": xs})
-    parts = session(graphs["pair_head"]).run(None, {"polymer_embedding": ep, "solvent_embedding": es, "temperature_k": t})
+    whole = session(whole_file).run(None, dict(zip(contract.MODEL_INPUTS, (xp, xs, t))))
+    ep, novelty_p = session(graphs["polymer_encoder"]).run(None, {contract.POLYMER_INPUT: xp})
+    es, novelty_s = session(graphs["solvent_encoder"]).run(None, {contract.SOLVENT_INPUT: xs})
+    parts = session(graphs["pair_head"]).run(None, dict(zip(contract.HEAD_INPUTS, (ep, es, t))))
     whole[3], parts[3] = whole[3] / t, parts[3] / t
     parts = parts[:4] + [novelty_p, novelty_s]
     return float(max(np.max(np.abs(w - p)) for w, p in zip(whole[:4] + whole[5:], parts)))

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-T_REF = 298.15  # K; temperatures enter the head as T_REF / T
+from chi_lite.contract import T_REF
+
 N_HEAD_OUTPUTS = 5  # A_exp, B_exp, A_cosmo, B_cosmo, miscibility logit
 CLIP = 6.0  # standardized descriptors beyond ±CLIP are out of domain; clamp them
 

@@ -15,6 +15,7 @@ _COMMANDS = {
     "screen": ("chi_lite.cli.screen", "screen"),
     "phase": ("chi_lite.cli.phase", "phase"),
     "serve": ("chi_lite.cli.serve", "serve"),
+    "ui": ("chi_lite.cli.ui", "ui"),
 }
 
 

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..units import celsius
 from .options import model_option
 
 
@@ -26,7 +27,7 @@ def _card(manifest, directory) -> str:
         lines.append(
             f"data         {data.get('exp_rows')} experimental χ + {data.get('cosmo_rows')} COSMO-RS χ rows"
             + (f" + {data['label_rows']} miscibility labels" if data.get("label_rows") else "")
-            + (f", {t[0] - 273.15:.0f}–{t[1] - 273.15:.0f} °C" if t[0] is not None else "")
+            + (f", {celsius(t[0]):.0f}–{celsius(t[1]):.0f} °C" if t[0] is not None else "")
         )
         for name, digest in data.get("files", {}).items():
             lines.append(f"             {name} sha256 {digest[:16]}…")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .options import chain_length_option, default_format, format_option, model_option, threads_option
+from ..units import celsius
 from .output import render
 
 MAX_LISTED_BAD_ROWS = 20
@@ -102,5 +103,5 @@ def screen(polymer_list, polymers_file, library, temperature, kelvin, top, sort,
         click.echo(text, nl=False)
     scored = result.rows_read - len(result.bad_rows)
     source = "embedding cache" if result.from_disk_cache else f"{result.descriptors_computed} new solvents featurized"
-    click.echo(f"screened {scored} of {result.rows_read} library rows at {result.temperature_k - 273.15:.2f} °C "
+    click.echo(f"screened {scored} of {result.rows_read} library rows at {celsius(result.temperature_k):.2f} °C "
                f"({source})", err=True)

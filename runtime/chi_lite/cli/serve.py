@@ -11,7 +11,7 @@ DEFAULT_PORT = 8765
 
 @click.command()
 @click.option("--stdio", "mode", flag_value="stdio", help="One JSON request per input line, one JSON answer per output line.")
-@click.option("--http", "mode", flag_value="http", help="JSON over HTTP: POST /predict, POST /screen, GET /model, GET /health.")
+@click.option("--http", "mode", flag_value="http", help="JSON over HTTP (POST /predict, /screen, /phase; GET /model, /health, /names, /ops) and the browser page at /.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind (loopback unless you open it).")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="HTTP port (0: any free port).")
 @click.option("--max-batch", type=click.IntRange(1), default=None, help="Most pairs in one predict request (default 1000).")

@@ -128,6 +128,10 @@ def _special_group(atom: Chem.Atom, consumed: set[int]) -> str | None:
     return None
 
 
+_SP3 = Chem.HybridizationType.SP3
+_SP3_CARBON = {3: "CH3", 2: "CH2", 1: "CH", 0: "C"}
+
+
 def _single_group(atom: Chem.Atom) -> str | None:
     """The one-atom group of an atom no multi-atom group took, or None if not covered."""
     z, hs, aromatic = atom.GetAtomicNum(), atom.GetTotalNumHs(), atom.GetIsAromatic()
@@ -136,12 +140,14 @@ def _single_group(atom: Chem.Atom) -> str | None:
     if z == 6:
         if aromatic:
             return "aromatic CH" if hs == 1 else "aromatic C"
+        if atom.GetHybridization() == _SP3:  # the common case, without walking the bonds
+            return _SP3_CARBON.get(hs)
         orders = [b.GetBondType() for b in atom.GetBonds()]
         if Chem.BondType.TRIPLE in orders or orders.count(Chem.BondType.DOUBLE) > 1:
             return None
         if Chem.BondType.DOUBLE in orders:
             return {2: "=CH2", 1: "=CH", 0: "=C"}.get(hs)
-        return {3: "CH3", 2: "CH2", 1: "CH", 0: "C"}.get(hs)
+        return _SP3_CARBON.get(hs)
     if aromatic:
         return None
     double = any(b.GetBondType() != Chem.BondType.SINGLE for b in atom.GetBonds())
@@ -170,10 +176,11 @@ def estimate(mol: Chem.Mol) -> HansenEstimate:
     n_units = mol.GetIntProp(REPEAT_UNITS_PROP) if mol.HasProp(REPEAT_UNITS_PROP) else 1
     fd = fp2 = eh = v_covered = v_other = 0.0
     consumed: set[int] = set()
-    atoms = [a for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
+    atom_at = mol.GetAtomWithIdx  # indexing is cheaper than RDKit's Python atom-sequence wrapper
+    atoms = [a for a in (atom_at(i) for i in range(mol.GetNumAtoms())) if a.GetAtomicNum() > 1]
     groups = []
-    for atom in atoms:  # first the groups that own several atoms (carbonyls, nitrile, nitro)
-        if atom.GetIdx() not in consumed:
+    for atom in atoms:  # first the groups that own several atoms (carbonyls, nitrile, nitro: never sp3)
+        if atom.GetHybridization() != _SP3 and atom.GetIdx() not in consumed:
             group = _special_group(atom, consumed)
             if group:
                 groups.append(group)

@@ -115,6 +115,10 @@ def _targets_section(manifest: ModelManifest) -> list[str]:
             ("leave-polymers-out 5-fold", "cv_polymers", "R² ≥ 0.70"),
             ("leave-solvents-out 5-fold", "cv_solvents", "R² ≥ 0.75")]
     out = ["## Targets (issue 10): fit beside generalization",
+           "Commands: `make cv-pairs lpo lso` (pooled 5-fold CV, split seed 0, the shipped configuration, per-row "
+           "out-of-fold predictions in train/reports/*_metrics.json), then `make train` (training-set fit, σ calibration "
+           "from those reports, polymer-grouped miscibility CV) and `make card`.",
+           "",
            f"Training-set fit of the shipped ensemble on its own {manifest.data.get('exp_rows')} experimental rows: "
            + (f"R² {train['r2']:.3f}, RMSE {train['rmse']:.3f}, MAE {train['mae']:.3f}." if train else "not recorded."),
            "", "| protocol | CV R² | CV RMSE | train R² | train RMSE | target |", "|---|---|---|---|---|---|"]

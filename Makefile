@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ../shared/data
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c train/constraints.txt
 
-.PHONY: demo test test-runtime tiny-model test-fast train tune lpo fewshot card bench bench-dask soak venv venv-runtime wheel wheelhouse wheelhouse-all wheelhouse-dask clean check-textbook verdict-oof
+.PHONY: demo test test-runtime tiny-model test-fast train tune lpo lso cv-pairs fewshot card bench bench-dask soak venv venv-runtime wheel wheelhouse wheelhouse-all wheelhouse-dask clean check-textbook verdict-oof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,13 @@ test-fast: $(VENV)/.dev
 	CHI_LITE_DATA=$(DATA) $(BIN)/python -m pytest -m "not slow"
 
 # Reproduces artifacts/ from the shared data with the configuration `make tune` chose
-# (train/chosen_config.json): pair-grouped χ CV, polymer-grouped miscibility CV, final fit;
-# the stored LPO figures (`make lpo`) go into the manifest.
+# (train/chosen_config.json): polymer-grouped miscibility CV and the final fit; the stored
+# pair-, polymer- and solvent-grouped CV reports (`make cv-pairs lpo lso`, run them first after
+# a config change) give the manifest's figures and the σ calibration (manifest "uncertainty").
 train: $(VENV)/.dev
 	$(BIN)/chi-lite-train fit --data-dir $(DATA) --config train/chosen_config.json \
-		--lpo-report train/reports/lpo_metrics.json --out artifacts
+		--pairs-report train/reports/pairs_metrics.json --lpo-report train/reports/lpo_metrics.json \
+		--lso-report train/reports/lso_metrics.json --calibrate --out artifacts
 	$(BIN)/chi-lite-train verdict --model artifacts --oof train/reports/miscibility_oof.json --data-dir $(DATA)
 
 # Out-of-fold miscibility predictions the verdict's stacking model is fitted on (polymer-grouped, small settings).
@@ -88,6 +90,16 @@ lpo: $(VENV)/.dev
 fewshot: $(VENV)/.dev
 	nice -n 5 $(BIN)/chi-lite-train fewshot --data-dir $(DATA) --config train/chosen_config.json \
 		--out train/reports/fewshot.json --plot docs/fewshot.png
+
+# Leave-solvents-out and pair-grouped 5-fold CV of the chosen configuration (per-row predictions
+# with the ensemble spread and novelties: `make train` fits the σ calibration on them).
+lso: $(VENV)/.dev
+	$(BIN)/chi-lite-train cv --data-dir $(DATA) --scheme solvents --folds 5 --seed 0 \
+		--config train/chosen_config.json --out train/reports/lso_metrics.json
+
+cv-pairs: $(VENV)/.dev
+	$(BIN)/chi-lite-train cv --data-dir $(DATA) --scheme pairs --folds 5 --seed 0 \
+		--config train/chosen_config.json --out train/reports/pairs_metrics.json
 
 # MODEL_CARD.md from artifacts/manifest.json and the reports under train/reports/.
 card: $(VENV)/.dev

@@ -19,7 +19,8 @@ def test_manifest_round_trips(tiny_model_dir):
     manifest = ModelManifest.load(tiny_model_dir)
     assert ModelManifest.from_dict(json.loads(json.dumps(manifest.to_dict()))) == manifest
     assert manifest.inputs == ["polymer_descriptors", "solvent_descriptors", "temperature_k"]
-    assert manifest.outputs == ["chi", "chi_std", "A", "B", "p_miscible"]
+    assert manifest.outputs == ["chi", "chi_spread", "A", "B", "p_miscible", "polymer_novelty", "solvent_novelty"]
+    assert manifest.uncertainty == {}  # uncalibrated: chi_std is the spread
     assert manifest.tasks["miscibility"] is False
 
 
@@ -82,7 +83,7 @@ def test_onnx_graph_matches_torch_on_real_pairs(tiny_torch_model):
     xs = np.stack([predictor.solvent_descriptors(s) for _, s, _ in pairs]).astype(np.float32)
     t = np.array([c + 273.15 for _, _, c in pairs], dtype=np.float32)
     with torch.no_grad():
-        chi, std, a, b, p = (v.numpy() for v in ensemble(torch.tensor(xp), torch.tensor(xs), torch.tensor(t)))
+        chi, std, a, b, p, *_ = (v.numpy() for v in ensemble(torch.tensor(xp), torch.tensor(xs), torch.tensor(t)))
     got = predictor.predict_many(pairs)
     assert np.max(np.abs(chi - [o.result.chi for o in got])) <= 1e-4
     assert np.max(np.abs(std - [o.result.chi_std for o in got])) <= 1e-4

@@ -102,6 +102,7 @@ def _reference_atom_means(mol) -> dict[str, float]:
 
 
 def test_fast_paths_give_exactly_rdkits_values():
+    from chi_lite.featurize.group_contribution import gc_descriptors
     """Shared charges, index loops and the km_* pass are speed-ups only: every value is bit-identical."""
     from rdkit import Chem
     from rdkit.Chem import Descriptors
@@ -118,6 +119,7 @@ def test_fast_paths_give_exactly_rdkits_values():
         plain = Chem.Mol(mol)  # RDKit's functions on their own, with their own caching
         want = {n: float(rdkit_fns[n](plain)) for n in names if n in rdkit_fns}
         want.update(_reference_atom_means(Chem.Mol(mol)))
+        want.update(gc_descriptors(Chem.Mol(mol)))  # group contributions: tests/test_group_contribution.py
         assert got == want or all(got[n] == want[n] or (np.isnan(got[n]) and np.isnan(want[n])) for n in names), [
             n for n in names if got[n] != want[n]
         ]

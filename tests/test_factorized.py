@@ -52,3 +52,22 @@ def test_numpy_scorer_equals_the_pair_head_graph(parts):
             assert np.max(np.abs(std - ref[1])) <= 1e-5
             assert np.max(np.abs(p - ref[4])) <= 1e-5
             assert np.all((p > 0) & (p < 1))
+
+
+def test_head_outputs_equal_the_pair_head_graph(parts):
+    """The numpy head (per member) averages to the exported head's χ, A, B and p_miscible."""
+    from chi_lite.factorized import head_outputs
+
+    _, model, xp, xs = parts
+    ep, es = model.embed_polymers(xp), model.embed_solvents(xs)
+    ip, js = np.meshgrid(np.arange(len(POLYMERS)), np.arange(len(SOLVENTS)), indexing="ij")
+    t = np.linspace(260.0, 450.0, ip.size)
+    out = head_outputs(model.head, ep[ip.ravel()], es[js.ravel()], t)
+    ref = model.pair_head(ep[ip.ravel()], es[js.ravel()], t)
+    assert out.chi.shape == (ip.size, model.head.members)
+    assert np.max(np.abs(out.chi.mean(axis=1) - ref[0])) <= 1e-5
+    assert np.max(np.abs(out.A.mean(axis=1) - ref[2])) <= 1e-5
+    assert np.max(np.abs(out.B.mean(axis=1) / t - ref[3] / t)) <= 1e-5
+    assert np.max(np.abs((1 / (1 + np.exp(-out.logit))).mean(axis=1) - ref[4])) <= 1e-5
+    one = head_outputs(model.head, ep[0], es[0], 300.0)  # a single pair, no batch axis
+    assert one.chi.shape == (model.head.members,)

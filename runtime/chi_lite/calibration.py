@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .factorized import HeadWeights
+from .factorized import HeadWeights, head_outputs
 
 # χ noise σ: two literature sources for the same pair and temperature disagree by RMSE ≈ 0.15.
 CHI_NOISE = 0.15
@@ -33,25 +33,18 @@ MAX_ITERATIONS = 60
 # The lead may switch this to the model's shared head function at merge: the fit needs per-member
 # χ and miscibility logit and their derivatives with respect to z0 = (u_p − u_s)² − r_p² − r_s².
 
-def head_outputs(
+def head_with_gradients(
     head: HeadWeights, polymer: np.ndarray, solvents: np.ndarray, tau: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-member χ (n, K), logit (n, K) and their gradients with respect to z0 (n, K, Z).
+    """Per-member χ (n, K), logit (n, K) (factorized.head_outputs) and their gradients with respect to z0 (n, K, Z).
 
     ``polymer`` (K, 2Z), ``solvents`` (n, K, 2Z), ``tau`` = T_REF / T (n,).
     """
+    out = head_outputs(head, polymer, solvents, head.t_ref / np.asarray(tau, dtype=np.float64))
     w = head.weight.astype(np.float64)  # (K, 5, Z)
-    b = head.bias.astype(np.float64)  # (K, 5)
-    z = w.shape[2]
-    up, rp = polymer[None, :, :z], polymer[None, :, z:]
-    us, rs = solvents[..., :z], solvents[..., z:]
-    z0 = (up - us) ** 2 - rp**2 - rs**2  # (n, K, Z)
-    h = np.einsum("nkz,koz->nko", z0, w) + b  # (n, K, 5)
-    t = tau[:, None]
-    chi = head.chi_mean + head.chi_scale * (h[..., 0] + t * h[..., 1])
     dchi = head.chi_scale * (w[None, :, 0, :] + tau[:, None, None] * w[None, :, 1, :])  # (n, K, Z)
     dlogit = np.broadcast_to(w[None, :, 4, :], dchi.shape)
-    return chi, h[..., 4], dchi, dlogit
+    return out.chi, out.logit, dchi, dlogit
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -74,7 +67,7 @@ class FitResult:
 def _loss_and_system(head, theta, prior, solvents, tau, chi_obs, soluble, strength, noise):
     """Per-member loss (K,), gradient (K, 2Z) and Gauss–Newton Hessian (K, 2Z, 2Z)."""
     z = theta.shape[1] // 2
-    chi, logit, dchi, dlogit = head_outputs(head, theta, solvents, tau)
+    chi, logit, dchi, dlogit = head_with_gradients(head, theta, solvents, tau)
     up, rp = theta[None, :, :z], theta[None, :, z:]
     dz_du = 2.0 * (up - solvents[..., :z])  # (n, K, Z)
     dz_dr = np.broadcast_to(-2.0 * rp, dz_du.shape)
@@ -151,5 +144,5 @@ def fit_embedding(
 def predict_members(head: HeadWeights, polymer: np.ndarray, solvents: np.ndarray, temperature_k: np.ndarray):
     """Per-member χ and miscibility logit (n, K) of one polymer embedding against solvent embeddings."""
     tau = head.t_ref / np.asarray(temperature_k, dtype=np.float64)
-    chi, logit, _, _ = head_outputs(head, np.asarray(polymer, np.float64), np.asarray(solvents, np.float64), tau)
+    chi, logit, _, _ = head_with_gradients(head, np.asarray(polymer, np.float64), np.asarray(solvents, np.float64), tau)
     return chi, logit

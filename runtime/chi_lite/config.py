@@ -72,6 +72,9 @@ class ModelManifest:
     domain: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     format: int = MANIFEST_FORMAT
+    # σ = f(ensemble spread, novelties): parameters of chi_lite.uncertainty.calibrated_std, fitted on
+    # grouped-CV residuals. Empty for artifacts without calibration (chi_std is then the raw spread).
+    uncertainty: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, as written to manifest.json."""
@@ -99,6 +102,7 @@ class ModelManifest:
             domain=dict(data.get("domain", {})),
             created=str(data.get("created", "")),
             format=int(data.get("format", MANIFEST_FORMAT)),
+            uncertainty=dict(data.get("uncertainty", {})),
         )
 
     def save(self, directory: Path) -> Path:

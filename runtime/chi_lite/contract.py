@@ -22,13 +22,26 @@ POLYMER_INPUT = "polymer_descriptors"
 SOLVENT_INPUT = "solvent_descriptors"
 TEMPERATURE_INPUT = "temperature_k"
 MODEL_INPUTS = (POLYMER_INPUT, SOLVENT_INPUT, TEMPERATURE_INPUT)
-MODEL_OUTPUTS = ("chi", "chi_std", "A", "B", "p_miscible")
+# chi_spread is the raw ensemble spread; the runtime turns it into the calibrated chi_std with the
+# novelties (chi_lite.uncertainty, parameters in the manifest under UNCERTAINTY_KEY). Models exported
+# before the calibration output chi_std (the spread) instead: LEGACY_MODEL_OUTPUTS.
+SPREAD_OUTPUT = "chi_spread"
+LEGACY_SPREAD_OUTPUT = "chi_std"
+POLYMER_NOVELTY = "polymer_novelty"
+SOLVENT_NOVELTY = "solvent_novelty"
+NOVELTY_OUTPUTS = (POLYMER_NOVELTY, SOLVENT_NOVELTY)
+MODEL_OUTPUTS = ("chi", SPREAD_OUTPUT, "A", "B", "p_miscible", *NOVELTY_OUTPUTS)
+LEGACY_MODEL_OUTPUTS = ("chi", LEGACY_SPREAD_OUTPUT, "A", "B", "p_miscible")
+UNCERTAINTY_KEY = "uncertainty"  # manifest.json: calibrated_std parameters and the CV coverage they give
 
 # Factorized graphs: encoders once per molecule, then the small pair head.
 POLYMER_EMBEDDING = "polymer_embedding"
 SOLVENT_EMBEDDING = "solvent_embedding"
 HEAD_INPUTS = (POLYMER_EMBEDDING, SOLVENT_EMBEDDING, TEMPERATURE_INPUT)
-HEAD_OUTPUTS = MODEL_OUTPUTS
+HEAD_OUTPUTS = ("chi", SPREAD_OUTPUT, "A", "B", "p_miscible")
+# Encoder graphs: the embedding, then the molecule's novelty (distance to the nearest χ-training molecule).
+POLYMER_ENCODER_OUTPUTS = (POLYMER_EMBEDDING, POLYMER_NOVELTY)
+SOLVENT_ENCODER_OUTPUTS = (SOLVENT_EMBEDDING, SOLVENT_NOVELTY)
 GRAPH_FILES = {
     "polymer_encoder": POLYMER_ENCODER_FILE,
     "solvent_encoder": SOLVENT_ENCODER_FILE,

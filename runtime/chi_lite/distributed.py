@@ -336,7 +336,7 @@ def screen(
     labels = [p if isinstance(p, str) else getattr(p, "label", str(p)) for p in polymers]  # a calibrated profile: its label
     sha = local.predictor.artifact.sha256
     job = ScreenJob(
-        scorers=tuple(local.model.scorer(emb, t) for _, emb in resolved), labels=tuple(labels),
+        scorers=tuple(local.model.scorer(emb, t, local._polymer_novelty(smiles)) for smiles, emb in resolved), labels=tuple(labels),
         with_p=local.report_p_miscible, verdict=local.predictor.answer_context.verdict, chain_length=chain_length,
         chi_critical=LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length),
         top=0 if (top is None and output is not None) else top, sort=sort,

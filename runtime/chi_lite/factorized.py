@@ -21,14 +21,17 @@ from . import contract
 from .artifact import Artifact
 from .contract import GRAPH_ROLES
 from .errors import ArtifactError
+from .uncertainty import calibrated_std, is_calibrated
 
 
 
-def solvent_features(embedding: np.ndarray) -> np.ndarray:
-    """Stacked solvent embeddings (N, K, 2Z) → linear-head features (N, K·2Z), float32.
+def solvent_features(embedding: np.ndarray, novelty: np.ndarray | None = None) -> np.ndarray:
+    """Stacked solvent embeddings (N, K, 2Z) → linear-head features (N, K·2Z [+1]), float32.
 
     [u² − r², u] per member: the head needs r only as r², so this is all of the
-    solvent that screening needs, and it is what the embedding caches hold.
+    solvent that screening needs, and it is what the embedding caches hold. With a
+    calibrated model the solvent's novelty rides along as a last column (the linear
+    head gives it weight 0; the scorer reads it for the calibrated σ).
     """
     n, k, width = embedding.shape
     z = width // 2
@@ -36,7 +39,10 @@ def solvent_features(embedding: np.ndarray) -> np.ndarray:
     out = np.empty((n, k, width), dtype=np.float32)
     np.subtract(u * u, r * r, out=out[..., :z])
     out[..., z:] = u
-    return out.reshape(n, k * width)
+    flat = out.reshape(n, k * width)
+    if novelty is None:
+        return flat
+    return np.concatenate([flat, np.asarray(novelty, dtype=np.float32).reshape(n, 1)], axis=1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,37 @@ class HeadWeights:
         return self.weight.shape[0]
 
 
+@dataclass(frozen=True)
+class MemberOutputs:
+    """Every member's head outputs for a batch of pairs, each (N, K)."""
+
+    A: np.ndarray  # χ = A + B / T (experimental-χ task)
+    B: np.ndarray  # kelvin
+    chi: np.ndarray  # at the given temperatures
+    logit: np.ndarray  # miscibility logit; p_miscible = mean over members of sigmoid(logit)
+
+
+def head_outputs(head: HeadWeights, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray,
+                 temperature_k: np.ndarray | float) -> MemberOutputs:
+    """The pair head in numpy, per member: the one place its math lives at run time.
+
+    Embeddings are (N, K, 2Z) (or (K, 2Z) for one pair, broadcast against the other);
+    the exported pair_head graph computes the same (tests/test_factorized.py). Calibration
+    (fitting a polymer's embedding to lab tests) differentiates through this function.
+    """
+    z = head.weight.shape[2]
+    ep = np.asarray(polymer_embedding, dtype=np.float64)
+    es = np.asarray(solvent_embedding, dtype=np.float64)
+    up, rp, us, rs = ep[..., :z], ep[..., z:], es[..., :z], es[..., z:]
+    z0 = (up - us) ** 2 - rp**2 - rs**2  # (N, K, Z)
+    heads = np.einsum("...kz,koz->...ko", z0, head.weight.astype(np.float64)) + head.bias  # (N, K, 5)
+    a = head.chi_mean + head.chi_scale * heads[..., 0]
+    b = head.chi_scale * head.t_ref * heads[..., 1]
+    t = np.asarray(temperature_k, dtype=np.float64)
+    chi = a + b / (t[..., None] if t.ndim else t)
+    return MemberOutputs(A=a, B=b, chi=chi, logit=heads[..., 4])
+
+
 BLOCK_ROWS = 65536  # rows per matrix product: keeps the temporaries in cache
 
 
@@ -66,9 +103,14 @@ class PolymerScorer:
     logit_coefficients: np.ndarray  # (K·2Z, K): the miscibility logits, same layout
     logit_offsets: np.ndarray  # (K,)
     members: int
+    polymer_novelty: float = 0.0
+    uncertainty: dict | None = None  # calibrated σ (the features' last column is the solvent novelty)
 
     def score(self, features: np.ndarray, with_p: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """features (N, K·2Z) → χ mean, χ std (ensemble, ddof 1) and p_miscible (None unless ``with_p``), each (N,)."""
+        """features (N, K·2Z [+1]) → χ mean, χ std and p_miscible (None unless ``with_p``), each (N,).
+
+        χ std is the calibrated σ (chi_lite.uncertainty) when the model has one, else the ensemble spread (ddof 1).
+        """
         n, k = len(features), self.members
         mean = np.empty(n, dtype=np.float32)
         std = np.empty(n, dtype=np.float32)
@@ -84,6 +126,9 @@ class PolymerScorer:
                 std[start : start + len(block)] = np.sqrt(np.einsum("nk,nk->n", chi, chi) / (k - 1))
             else:
                 std[start : start + len(block)] = 0.0
+            if self.uncertainty:
+                spread = std[start : start + len(block)]
+                spread[:] = calibrated_std(spread, self.polymer_novelty, block[:, -1], self.uncertainty)
             if p is not None:
                 logits = block @ self.logit_coefficients
                 logits += self.logit_offsets
@@ -91,8 +136,13 @@ class PolymerScorer:
         return mean, std, p
 
 
-def polymer_scorer(head: HeadWeights, polymer_embedding: np.ndarray, temperature_k: float) -> PolymerScorer:
-    """Fold a polymer's embedding (K, 2Z) and a temperature into the linear scorer."""
+def polymer_scorer(head: HeadWeights, polymer_embedding: np.ndarray, temperature_k: float,
+                   polymer_novelty: float = 0.0, uncertainty: dict | None = None) -> PolymerScorer:
+    """Fold a polymer's embedding (K, 2Z) and a temperature into the linear scorer.
+
+    With ``uncertainty`` (a calibrated model) the features carry the solvent novelty as a last
+    column: the coefficient matrices get a zero row for it.
+    """
     k, _, z = head.weight.shape
     up, rp = polymer_embedding[:, :z].astype(np.float64), polymer_embedding[:, z:].astype(np.float64)
     w = head.weight.astype(np.float64)
@@ -109,12 +159,17 @@ def polymer_scorer(head: HeadWeights, polymer_embedding: np.ndarray, temperature
         chi_coefficients[m, z:, m] = -2.0 * w_chi[m] * up[m]
         logit_coefficients[m, :z, m] = w_mis[m]
         logit_coefficients[m, z:, m] = -2.0 * w_mis[m] * up[m]
+    extra = 1 if uncertainty else 0
+    chi_coefficients = np.vstack([chi_coefficients.reshape(k * 2 * z, k), np.zeros((extra, k))])
+    logit_coefficients = np.vstack([logit_coefficients.reshape(k * 2 * z, k), np.zeros((extra, k))])
     return PolymerScorer(
-        chi_coefficients=chi_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        chi_coefficients=chi_coefficients.astype(np.float32),
         chi_offsets=c_chi.astype(np.float32),
-        logit_coefficients=logit_coefficients.reshape(k * 2 * z, k).astype(np.float32),
+        logit_coefficients=logit_coefficients.astype(np.float32),
         logit_offsets=const[:, 4].astype(np.float32),
         members=k,
+        polymer_novelty=float(polymer_novelty),
+        uncertainty=uncertainty,
     )
 
 
@@ -133,6 +188,8 @@ class FactorizedModel:
         self._artifact, self._threads = artifact, threads
         self.polymer_session = self._encoder(artifact, "polymer_encoder", contract.POLYMER_INPUT, threads)
         self.solvent_session = self._encoder(artifact, "solvent_encoder", contract.SOLVENT_INPUT, threads)
+        uncertainty = artifact.manifest.uncertainty
+        self.uncertainty = dict(uncertainty) if is_calibrated(uncertainty) else None
         with np.load(directory / graphs["pair_head_weights"], allow_pickle=False) as data:
             missing_keys = [key for key in contract.HEAD_KEYS if key not in data.files]
             if missing_keys:
@@ -159,15 +216,25 @@ class FactorizedModel:
     def feature_width(self) -> int:
         """Length of a solvent's linear-head feature vector: K members × 2Z."""
         k, _, z = self.head.weight.shape
-        return k * 2 * z
+        return k * 2 * z + (1 if self.uncertainty else 0)
 
     def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N, K, 2Z)."""
         return self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})[0]
 
+    def polymer_novelty(self, descriptors: np.ndarray) -> np.ndarray:
+        """(N, P) raw descriptors → (N,) distance to the nearest χ-training polymer (0 for older models)."""
+        outputs = self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})
+        return outputs[1] if len(outputs) > 1 else np.zeros(len(descriptors), dtype=np.float32)
+
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""
         return self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})[0]
+
+    def solvent_features(self, descriptors: np.ndarray) -> np.ndarray:
+        """(N, S) raw descriptors → the features screening caches and scores (novelty last when calibrated)."""
+        outputs = self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})
+        return solvent_features(outputs[0], outputs[1] if self.uncertainty else None)
 
     @cached_property
     def head_session(self):
@@ -175,7 +242,7 @@ class FactorizedModel:
         return self._artifact.open_graph(self._artifact.manifest.graphs["pair_head"], self._threads)
 
     def pair_head(self, polymer_embedding: np.ndarray, solvent_embedding: np.ndarray, temperature_k: np.ndarray):
-        """chi, chi_std, A, B, p_miscible through the exported head graph (the reference for the numpy path)."""
+        """chi, spread, A, B, p_miscible through the exported head graph (the reference for the numpy path)."""
         return self.head_session.run(
             None,
             {
@@ -185,5 +252,5 @@ class FactorizedModel:
             },
         )
 
-    def scorer(self, polymer_embedding: np.ndarray, temperature_k: float) -> PolymerScorer:
-        return polymer_scorer(self.head, polymer_embedding, temperature_k)
+    def scorer(self, polymer_embedding: np.ndarray, temperature_k: float, polymer_novelty: float = 0.0) -> PolymerScorer:
+        return polymer_scorer(self.head, polymer_embedding, temperature_k, polymer_novelty, self.uncertainty)

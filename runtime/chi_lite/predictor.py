@@ -21,6 +21,7 @@ from .flory_huggins import MiscibilityVerdict, miscibility_verdict
 from .names import resolve_polymer, resolve_solvent, typed_name
 from .phase import PhaseDiagram, build_phase_diagram
 from .units import KELVIN_OFFSET, check_chain_length, to_kelvin
+from .uncertainty import calibrated_std, is_calibrated
 
 if TYPE_CHECKING:
     from .factorized import FactorizedModel
@@ -60,6 +61,10 @@ class ChiPrediction:
     domain_note: str = ""
     polymer_name: str | None = None  # the name the user typed (None for a SMILES): what outputs echo
     solvent_name: str | None = None
+    # Distances to the nearest χ-training polymer / solvent (standardized descriptors); None for
+    # models exported before they existed. Not in to_dict: the domain fields report them.
+    polymer_novelty: float | None = None
+    solvent_novelty: float | None = None
 
     @property
     def temperature_c(self) -> float:
@@ -69,6 +74,7 @@ class ChiPrediction:
     def to_dict(self) -> dict[str, Any]:
         """Every field plus temperature_c, ready for JSON or CSV; p_classifier only when the model has one."""
         out = asdict(self)
+        del out["polymer_novelty"], out["solvent_novelty"]
         for optional in ("p_classifier", "polymer_name", "solvent_name"):
             if out[optional] is None:
                 del out[optional]
@@ -156,7 +162,13 @@ class ChiPredictor:
                 "the model was exported by another chi-lite version; reinstall or retrain (make train)"
             )
         self._inputs = dict(zip(("polymer", "solvent", "temperature"), manifest.inputs))
-        wanted = [o for o in contract.MODEL_OUTPUTS if o != "p_miscible" or self.reports_miscibility]
+        # A calibrated model outputs the raw spread and the novelties; chi_std = calibrated_std(...).
+        # Older graphs output the spread as chi_std and have no novelties.
+        self._uncertainty = manifest.uncertainty if is_calibrated(manifest.uncertainty) else None
+        spread = contract.SPREAD_OUTPUT if contract.SPREAD_OUTPUT in manifest.outputs else contract.LEGACY_SPREAD_OUTPUT
+        self._novelty = all(name in manifest.outputs for name in contract.NOVELTY_OUTPUTS)  # domain uses them too
+        wanted = (["chi", spread, "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
+                  + (list(contract.NOVELTY_OUTPUTS) if self._novelty else []))
         found_outputs = {o.name for o in self._session.get_outputs()}
         if not set(wanted) <= set(manifest.outputs) or not set(wanted) <= found_outputs:
             missing = sorted(set(wanted) - (set(manifest.outputs) & found_outputs))
@@ -246,11 +258,18 @@ class ChiPredictor:
         outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), self.solvent_embeddings(solvents), t)
         chi, std, a, b, p = outputs[:5]
         p_miscible = p if self.reports_miscibility else [None] * n
+        novelty_p = novelty_s = [None] * n
+        if self._novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry
+            novelty_p = np.repeat(self.factorized.polymer_novelty(self.polymer_descriptors(profile.smiles)[None, :]), n)
+            xs = np.stack([self.solvent_descriptors(s) for s in solvents]).astype(np.float32)
+            novelty_s = self.factorized.solvent_session.run(None, {contract.SOLVENT_INPUT: xs})[1].reshape(n)
+            std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)
         typed = typed_solvents if typed_solvents is not None else solvents
         raw = [
             ChiPrediction(profile.smiles, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
-                          solvent_name=typed_name("solvents", ts))
-            for s, tk, c, sd, aa, bb, pm, ts in zip(solvents, t, chi, std, a, b, p_miscible, typed)
+                          solvent_name=typed_name("solvents", ts),
+                          polymer_novelty=None if npol is None else float(npol), solvent_novelty=None if nsol is None else float(nsol))
+            for s, tk, c, sd, aa, bb, pm, ts, npol, nsol in zip(solvents, t, chi, std, a, b, p_miscible, typed, novelty_p, novelty_s)
         ]
         return [replace(r, polymer=profile.label) for r in self._with_verdict(raw, chain_length, None)]
 
@@ -377,13 +396,19 @@ class ChiPredictor:
             },
         )
         chi, std, a, b = outputs[:4]
-        p_miscible = outputs[4] if len(outputs) > 4 else [None] * len(chi)
+        p_miscible = outputs[4] if self.reports_miscibility else [None] * len(chi)
+        novelty_p = novelty_s = [None] * len(chi)
+        if self._novelty:
+            novelty_p, novelty_s = outputs[-2:]
+            std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)  # the spread itself when uncalibrated
         raw = [
             ChiPrediction(
                 p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
                 polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
+                polymer_novelty=None if npol is None else float(npol), solvent_novelty=None if nsol is None else float(nsol),
             )
-            for p, s, tk, c, sd, aa, bb, pm, (tp, ts) in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed)
+            for p, s, tk, c, sd, aa, bb, pm, (tp, ts), npol, nsol
+            in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed, novelty_p, novelty_s)
         ]
         return self._with_verdict(raw, chain_length, crystalline)
 
@@ -393,6 +418,7 @@ class ChiPredictor:
         """The answer layer's fields (one verdict, t_dissolve, domain) on every raw prediction."""
         return [
             replace(r, **verdict_fields(self.answer_context, r.polymer, r.solvent, r.temperature_k, r.chi, r.chi_std,
-                                        r.A, r.B, r.p_classifier, chain_length, crystalline))
+                                        r.A, r.B, r.p_classifier, chain_length, crystalline,
+                                        {"polymer": r.polymer_novelty, "solvent": r.solvent_novelty}))
             for r in raw
         ]

@@ -219,6 +219,10 @@ class Screener:
         descriptors = self.predictor.polymer_descriptors(smiles)
         return smiles, self.model.embed_polymers(descriptors[None, :])[0]
 
+    def _polymer_novelty(self, smiles: str) -> float:
+        """Distance to the nearest χ-training polymer: the calibrated σ grows with it."""
+        return float(self.model.polymer_novelty(self.predictor.polymer_descriptors(smiles)[None, :])[0])
+
     def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
         """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.
 
@@ -257,7 +261,7 @@ class Screener:
                 self._failed.clear()
             self._failed.update(errors)
             if ok:
-                embedded = solvent_features(self.model.embed_solvents(np.stack([vec for _, vec in ok])))
+                embedded = self.model.solvent_features(np.stack([vec for _, vec in ok]))
                 for (key, _), emb in zip(ok, embedded):
                     self.memory.put(key, emb)
             self.descriptors_computed += len(todo)
@@ -271,7 +275,7 @@ class Screener:
             else:
                 emb = self.memory.get(key)
                 if emb is None:  # evicted within this call (tiny cache): compute it again
-                    emb = solvent_features(self.model.embed_solvents(self.predictor.featurizer.solvent(key)[None, :]))[0]
+                    emb = self.model.solvent_features(self.predictor.featurizer.solvent(key)[None, :])[0]
                 out.append((emb, None, key))
         return out
 
@@ -330,7 +334,7 @@ class Screener:
             raise ChiLiteError(f"top must be at least 1 (got {top})")
         t = to_kelvin(temperature, kelvin)
         resolved = [self.polymer_embedding(p) for p in polymers]
-        scorers = [self.model.scorer(emb, t) for _, emb in resolved]
+        scorers = [self.model.scorer(emb, t, self._polymer_novelty(smiles)) for smiles, emb in resolved]
         info = describe(library)
         result = ScreenResult(
             polymers=[p if isinstance(p, str) else p.label for p in polymers], polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,

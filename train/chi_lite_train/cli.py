@@ -102,8 +102,14 @@ CONFIG_OPTION = click.option(
 @balance_option
 @click.option("--lpo-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A stored `cv --scheme polymers` metrics file whose figures go into the manifest.")
+@click.option("--lso-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme solvents` metrics file whose figures go into the manifest.")
+@click.option("--pairs-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A stored `cv --scheme pairs` metrics file (then --cv-folds is not rerun).")
+@click.option("--calibrate/--no-calibrate", default=False, show_default=True,
+              help="Fit the σ calibration (manifest \"uncertainty\") on the stored pairs, LPO and LSO reports.")
 def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_folds: int, limit_pairs, limit_labels,
-        miscibility_cv_folds: int, miscibility_weight, balance, lpo_report) -> None:
+        miscibility_cv_folds: int, miscibility_weight, balance, lpo_report, lso_report, pairs_report, calibrate: bool) -> None:
     """Train on DATA_DIR, evaluate by grouped CV, export ONNX + manifest to OUT."""
     _require_training_extra()
     from .card import CardInputError, lpo_summary
@@ -124,6 +130,27 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
             _fail(str(exc))
         if not metrics["cv_polymers"]["config_matches"]:
             _log(f"warning: {lpo_report} was measured with another configuration; rerun `make lpo`")
+    for key, report, target in (("cv_solvents", lso_report, "lso"), ("cv_pairs", pairs_report, "cv-pairs")):
+        if report is not None:
+            try:
+                metrics[key] = lpo_summary(report, config)
+            except CardInputError as exc:
+                _fail(str(exc))
+            if not metrics[key]["config_matches"]:
+                _log(f"warning: {report} was measured with another configuration; rerun `make {target}`")
+    uncertainty = None
+    if calibrate:
+        from .sigma_calibration import CalibrationInputError, fit_calibration
+
+        if None in (pairs_report, lpo_report, lso_report):
+            _fail("--calibrate needs --pairs-report, --lpo-report and --lso-report")
+        try:
+            uncertainty = fit_calibration({"pairs": pairs_report, "polymers": lpo_report, "solvents": lso_report})
+        except CalibrationInputError as exc:
+            _fail(str(exc))
+        _log("σ calibration: " + ", ".join(f"{k} {uncertainty[k]:.3g}" for k in ("spread_scale", "floor", "polymer_scale", "solvent_scale"))
+             + " | coverage ±1σ/±2σ after: " + ", ".join(
+                 f"{s} {c['after']['within_1sigma']:.2f}/{c['after']['within_2sigma']:.2f}" for s, c in uncertainty["coverage"].items()))
     data = _load_data(data_dir)
     if limit_pairs is not None:
         keep = set(sorted(data.exp["pair"].unique())[:limit_pairs])
@@ -142,7 +169,7 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
         mcv["seconds"] = round(time.perf_counter() - started, 1)
         metrics["cv_miscibility"] = mcv
         _log(_miscibility_line(mcv))
-    if cv_folds >= 2:
+    if cv_folds >= 2 and pairs_report is None:
         started = time.perf_counter()
         cv = cross_validate(data, config, scheme_folds(data, "pairs", cv_folds, config.seed), log=_log, labels=labels)
         cv.pop("predictions")
@@ -162,7 +189,13 @@ def fit(data_dir: Path, out: Path, config_path, members, max_steps, seed, cv_fol
               "temperature_k": [float(data.exp["temp_k"].min()), float(data.exp["temp_k"].max())]},
         metrics=metrics,
         miscibility=info["n_label_rows"] > 0,
+        uncertainty=uncertainty,
     )
+    from .evaluate import regression_metrics
+    from .fit import predict_frame
+
+    # How close the fit gets to its own rows (the noise floor is RMSE ≈ 0.15): shown beside the CV figures.
+    manifest.metrics["train_set"] = regression_metrics(data.exp["chi"], predict_frame(ensemble, vocabulary, data.exp)["pred"])
     sample = data.exp.drop_duplicates("pair").head(200)
     inputs = row_matrices(vocabulary, sample)  # featurized once for both checks
     error = parity_error(ensemble, out / manifest.model_file, *inputs)
@@ -320,14 +353,16 @@ def tune(data_dir: Path, grid: Path, seed: int, out: Path, report: Path, reuse: 
               show_default=True, help="Stored pair-grouped CV of the chosen configuration, used until the model is retrained.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True,
               help="Only read when the manifest predates its training-domain record.")
+@click.option("--levers", "levers_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("train/reports/levers"),
+              show_default=True, help="Folder of `chi-lite-train lever` reports (the lever table).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("MODEL_CARD.md"), show_default=True)
-def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path, out: Path) -> None:
+def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path, levers_dir: Path, out: Path) -> None:
     """Write MODEL_CARD.md from the manifest, the stored LPO metrics and the ablation table."""
     _require_training_extra()
     from .card import CardInputError, render_card
 
     try:
-        text = render_card(model_dir, lpo, ablation, data_dir, pairs)
+        text = render_card(model_dir, lpo, ablation, data_dir, pairs, levers_dir)
     except CardInputError as exc:
         _fail(str(exc))
     out.write_text(text, encoding="utf-8")
@@ -359,3 +394,38 @@ def verdict(model_dir: Path, oof: Path, cv_reports, data_dir: Path) -> None:
 from .fewshot import fewshot as _fewshot  # noqa: E402  (few-shot calibration protocol, issue 12)
 
 main.add_command(_fewshot)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("../shared/data"), show_default=True)
+@CONFIG_OPTION
+@click.option("--set", "settings", multiple=True, help="A config override NAME=JSON_VALUE (repeatable), e.g. --set latent=16.")
+@click.option("--name", required=True, help="Lever name (the report key).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Split and training seed (keep 0, the reported seed, out).")
+@click.option("--members", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--schemes", default="pairs,polymers,solvents", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSON file to write for this lever.")
+def lever(data_dir: Path, config_path, settings, name: str, seed: int, members: int, schemes: str, out: Path) -> None:
+    """Measure one lever: train-set fit beside pair/polymer/solvent-grouped CV (issue 10 protocol)."""
+    _require_training_extra()
+    from .levers import measure_lever
+
+    overrides = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--set needs NAME=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    config = _config(config_path, members=members, seed=seed, **overrides)
+    data = _load_data(data_dir)
+    labels = _load_labels(data_dir)[0] if config.miscibility_weight > 0 else None
+    result = measure_lever(data, config, seed, labels, tuple(schemes.split(",")), log=_log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"name": name, "overrides": overrides, **result}, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"{name}: " + " | ".join(
+        [f"train R² {result['train']['r2']:.3f}"]
+        + [f"{s} R² {result[s]['r2']:.3f} RMSE {result[s]['rmse']:.3f} ±1σ {result[s]['within_1sigma']:.2f}"
+           for s in schemes.split(",")]))

@@ -135,7 +135,8 @@ def cross_validate(
             labels=None if keys is None else _labels_outside(labels, keys.iloc[test_pos], keys.drop(keys.index[test_pos])),
         )
         pred = predict_frame(ensemble, vocabulary, test)
-        frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"])
+        frame = test[["row", "chi"]].assign(pred=pred["pred"], std=pred["std"], polymer_novelty=pred["polymer_novelty"],
+                                            solvent_novelty=pred["solvent_novelty"])
         predictions.append(frame)
         fold_metrics.append(regression_metrics(frame["chi"], frame["pred"]))
         log(f"fold {k + 1}/{len(folds)}: R² {fold_metrics[-1]['r2']:.3f}, RMSE {fold_metrics[-1]['rmse']:.3f}")
@@ -149,7 +150,8 @@ def cross_validate(
         "cosmo_rs": regression_metrics(pooled["chi"][has], baseline[has]),
         "folds": fold_metrics,
         "predictions": [
-            {"row": int(r.row), "chi": float(r.chi), "pred": float(r.pred), "std": float(r.std)}
+            {"row": int(r.row), "chi": float(r.chi), "pred": float(r.pred), "std": float(r.std),
+             "polymer_novelty": float(r.polymer_novelty), "solvent_novelty": float(r.solvent_novelty)}
             for r in pooled.itertuples()
         ],
     }

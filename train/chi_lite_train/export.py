@@ -111,6 +111,7 @@ def write_artifact(
     data: dict[str, Any],
     metrics: dict[str, Any],
     miscibility: bool = False,
+    uncertainty: dict[str, Any] | None = None,
 ) -> ModelManifest:
     """Export the graph and write the manifest with the hash of every artifact file.
 
@@ -139,6 +140,7 @@ def write_artifact(
         data=data,
         metrics=metrics,
         versions=library_versions(),
+        uncertainty=uncertainty or {},
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     )
     manifest.save(out_dir)

@@ -1,8 +1,8 @@
 """The ensemble split into three graphs so that a pair costs only the small head.
 
-polymer_encoder.onnx   polymer_descriptors (N, P) → polymer_embedding (N, K, 2Z)
-solvent_encoder.onnx   solvent_descriptors (N, S) → solvent_embedding (N, K, 2Z)
-pair_head.onnx         both embeddings + temperature_k (N) → chi, chi_std, A, B, p_miscible
+polymer_encoder.onnx   polymer_descriptors (N, P) → polymer_embedding (N, K, 2Z), polymer_novelty (N)
+solvent_encoder.onnx   solvent_descriptors (N, S) → solvent_embedding (N, K, 2Z), solvent_novelty (N)
+pair_head.onnx         both embeddings + temperature_k (N) → chi, chi_spread, A, B, p_miscible
 
 The descriptor scalers sit inside the encoders and the target scaling inside the
 head, exactly as in the whole-model graph, so composing the three gives the same
@@ -34,11 +34,12 @@ class _Encoder(nn.Module):
     def __init__(self, ensemble: ChiEnsemble, role: str) -> None:
         super().__init__()
         self.scaler = ensemble.polymer_scaler if role == "polymer" else ensemble.solvent_scaler
+        self.novelty = ensemble.polymer_novelty if role == "polymer" else ensemble.solvent_novelty
         self.encoders = nn.ModuleList(m.polymer_encoder if role == "polymer" else m.solvent_encoder for m in ensemble.members)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.scaler(x)
-        return torch.stack([e(z) for e in self.encoders], dim=1)
+        return torch.stack([e(z) for e in self.encoders], dim=1), self.novelty(z)
 
 
 class _PairHead(nn.Module):
@@ -89,9 +90,9 @@ def export_factorized(ensemble: ChiEnsemble, n_polymer: int, n_solvent: int, out
     out_dir = Path(out_dir)
     n, k, width = 3, len(ensemble.members), 2 * ensemble.members[0].latent
     _onnx_export(_Encoder(ensemble, "polymer"), (torch.zeros(n, n_polymer),), out_dir / POLYMER_ENCODER_FILE,
-                 [contract.POLYMER_INPUT], [contract.POLYMER_EMBEDDING])
+                 [contract.POLYMER_INPUT], list(contract.POLYMER_ENCODER_OUTPUTS))
     _onnx_export(_Encoder(ensemble, "solvent"), (torch.zeros(n, n_solvent),), out_dir / SOLVENT_ENCODER_FILE,
-                 [contract.SOLVENT_INPUT], [contract.SOLVENT_EMBEDDING])
+                 [contract.SOLVENT_INPUT], list(contract.SOLVENT_ENCODER_OUTPUTS))
     head = _PairHead(ensemble)
     example = (torch.zeros(n, k, width), torch.zeros(n, k, width), torch.full((n,), T_REF))
     _onnx_export(head, example, out_dir / PAIR_HEAD_FILE, list(contract.HEAD_INPUTS),
@@ -110,7 +111,7 @@ def export_factorized(ensemble: ChiEnsemble, n_polymer: int, n_solvent: int, out
 
 def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], polymer: np.ndarray,
                       solvent: np.ndarray, temperature_k: np.ndarray) -> float:
-    """Largest |Δ| between the whole graph and encoder → encoder → head over χ, σ, A and B/T.
+    """Largest |Δ| between the whole graph and encoder → encoder → head over χ, spread, A, B/T and the novelties.
 
     B is compared as its share of χ (B/T): B itself is hundreds of kelvin, where
     float32 steps are ~1e-4 K whatever the order of the arithmetic.
@@ -122,8 +123,9 @@ def composition_error(model_dir: Path, whole_file: str, graphs: dict[str, str], 
 
     xp, xs, t = polymer.astype(np.float32), solvent.astype(np.float32), temperature_k.astype(np.float32)
     whole = session(whole_file).run(None, dict(zip(contract.MODEL_INPUTS, (xp, xs, t))))
-    ep = session(graphs["polymer_encoder"]).run(None, {contract.POLYMER_INPUT: xp})[0]
-    es = session(graphs["solvent_encoder"]).run(None, {contract.SOLVENT_INPUT: xs})[0]
+    ep, novelty_p = session(graphs["polymer_encoder"]).run(None, {contract.POLYMER_INPUT: xp})
+    es, novelty_s = session(graphs["solvent_encoder"]).run(None, {contract.SOLVENT_INPUT: xs})
     parts = session(graphs["pair_head"]).run(None, dict(zip(contract.HEAD_INPUTS, (ep, es, t))))
     whole[3], parts[3] = whole[3] / t, parts[3] / t
-    return float(max(np.max(np.abs(w - p)) for w, p in zip(whole, parts[:4])))
+    parts = parts[:4] + [novelty_p, novelty_s]
+    return float(max(np.max(np.abs(w - p)) for w, p in zip(whole[:4] + whole[5:], parts)))

@@ -19,7 +19,9 @@ def in_family(name: str, family: str) -> bool:
     """``rdkit``: RDKit's 2D descriptors; ``km``: the intensive per-atom kernel means; ``all``: both."""
     if family not in FAMILIES:
         raise ValueError(f"unknown descriptor family {family!r}; choose one of {FAMILIES}")
-    return family == "all" or (family == "km") == name.startswith("km_")
+    if family == "all" or name.startswith("gc_"):  # group contributions join every family (see group_contribution)
+        return True
+    return (family == "km") == name.startswith("km_")
 
 
 def _informative(matrix: np.ndarray, names: list[str], family: str = "all") -> list[str]:
@@ -73,8 +75,12 @@ def choose_vocabulary(
     oligomer_length: int = 10,
     polymer_family: str = "all",
     solvent_family: str = "all",
+    group_contribution: bool = True,
 ) -> FeaturizerConfig:
-    """The descriptors of each role's family that vary across the training molecules."""
+    """The descriptors of each role's family that vary across the training molecules (gc_* unless turned off)."""
+    if not group_contribution:
+        kept = [j for j, n in enumerate(names) if not n.startswith("gc_")]
+        names, polymers, solvents = [names[j] for j in kept], polymers[:, kept], solvents[:, kept]
     return FeaturizerConfig(
         polymer_descriptors=_informative(polymers, names, polymer_family),
         solvent_descriptors=_informative(solvents, names, solvent_family),

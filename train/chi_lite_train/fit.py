@@ -43,9 +43,16 @@ class TrainConfig:
     polymer_features: str = "all"  # descriptor family per role: all | rdkit | km
     solvent_features: str = "all"
     hansen_weight: float = 0.0  # auxiliary δD/δP/δH target read off the solvent embedding (0: off)
+    # Issue 10 levers.
+    activation: str = "sigmoid"  # encoder hidden activation: sigmoid (paper) | silu
+    group_contribution: bool = True  # gc_* descriptors (Hoftyzer–Van Krevelen δ, Fedors V) in the vocabulary
 
     def __post_init__(self) -> None:
         from .features import FAMILIES
+        from .model import ACTIVATIONS
+
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}")
 
         for name in ("polymer_features", "solvent_features"):
             if getattr(self, name) not in FAMILIES:
@@ -167,20 +174,24 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     """One member: hold out a random 10 % of experimental pairs (and their COSMO rows) for early stopping.
 
     With labels, 10 % of the labelled polymers are held out too, and early stopping watches
-    val χ RMSE (scaled) + miscibility_weight · val BCE.
+    val χ RMSE (scaled) + miscibility_weight · val BCE. With ``val_fraction`` 0 every row
+    trains and the member runs exactly ``max_steps`` steps (a step count chosen by grouped CV).
     """
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
+    fixed_steps = config.val_fraction <= 0
     exp_pairs = np.unique(t.pair[~t.is_cosmo.numpy()])
-    n_val = max(1, int(round(config.val_fraction * len(exp_pairs))))
+    n_val = 0 if fixed_steps else max(1, int(round(config.val_fraction * len(exp_pairs))))
     val_pairs = set(rng.choice(exp_pairs, size=n_val, replace=False).tolist())
     in_val_pair = torch.tensor(np.isin(t.pair, list(val_pairs)))
     train_mask = ~in_val_pair
     val_mask = in_val_pair & ~t.is_cosmo
     weights = torch.where(t.is_cosmo, torch.tensor(config.cosmo_weight), torch.tensor(1.0))[train_mask]
-    label_masks = _label_split(t, config, rng)
+    label_masks = None if fixed_steps else _label_split(t, config, rng)
+    if fixed_steps and t.labels is not None and config.miscibility_weight > 0:
+        label_masks = (torch.ones(len(t.labels.y), dtype=torch.bool), torch.zeros(len(t.labels.y), dtype=torch.bool))
 
-    member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent)
+    member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent, config.activation)
     parameters = list(member.parameters())
     has_hansen = ~torch.isnan(t.hansen).any(dim=1)
     if config.hansen_weight > 0:  # a linear read-out, used in training only (not exported)
@@ -201,6 +212,8 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
             loss = loss + config.hansen_weight * torch.mean((hansen_pred - t.hansen[has_hansen]) ** 2)
         loss.backward()
         optimizer.step()
+        if fixed_steps:
+            continue
         if step % config.eval_every == 0:
             member.eval()
             with torch.no_grad():
@@ -212,6 +225,9 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
                 best = (val, step, copy.deepcopy(member.state_dict()))
             elif step - best[1] >= config.patience:
                 break
+    if fixed_steps:
+        member.eval()
+        return member, {"val_loss": float("nan"), "best_step": step, "steps": step}
     member.load_state_dict(best[2])
     member.eval()
     return member, {"val_loss": best[0], "best_step": best[1], "steps": step}
@@ -258,7 +274,8 @@ def train_ensemble(
     if labels is not None:
         labels, polymers, solvents, p_all, s_all = _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config, log)
     vocabulary = choose_vocabulary(
-        names, p_all, s_all, config.oligomer_length, config.polymer_features, config.solvent_features
+        names, p_all, s_all, config.oligomer_length, config.polymer_features, config.solvent_features,
+        group_contribution=config.group_contribution,
     )
     p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
     s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
@@ -293,7 +310,11 @@ def train_ensemble(
         members.append(member)
         member_info.append(info)
         log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val loss {info['val_loss']:.3f}")
-    ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale).eval()
+    # Novelty references: the molecules with experimental χ rows (standardized like the inputs).
+    chi_p = sorted({p_pos[p] for p in exp["polymer"]})
+    chi_s = sorted({s_pos[s] for s in exp["solvent"]})
+    ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale,
+                           tensors.polymers[chi_p], tensors.solvents[chi_s]).eval()
     info = {
         "featurize_seconds": round(featurize_s, 2),
         "train_seconds": round(time.perf_counter() - started, 2),
@@ -349,8 +370,9 @@ def _label_tensors(labels: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str,
 
 
 def predict_frame(ensemble: ChiEnsemble, vocabulary: FeaturizerConfig, rows: pd.DataFrame) -> pd.DataFrame:
-    """Torch predictions (χ mean and σ, p_miscible) for rows with polymer, solvent, temp_k columns."""
+    """Torch predictions (χ mean, ensemble spread as ``std``, p_miscible, novelties) for rows with polymer, solvent, temp_k."""
     xp, xs, temp = (torch.tensor(m, dtype=torch.float32) for m in row_matrices(vocabulary, rows))
     with torch.no_grad():
-        chi, std, _, _, p_miscible = ensemble(xp, xs, temp)
-    return pd.DataFrame({"pred": chi.numpy(), "std": std.numpy(), "p_miscible": p_miscible.numpy()}, index=rows.index)
+        chi, spread, _, _, p_miscible, novelty_p, novelty_s = ensemble(xp, xs, temp)
+    return pd.DataFrame({"pred": chi.numpy(), "std": spread.numpy(), "p_miscible": p_miscible.numpy(),
+                         "polymer_novelty": novelty_p.numpy(), "solvent_novelty": novelty_s.numpy()}, index=rows.index)

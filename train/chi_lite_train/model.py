@@ -39,12 +39,15 @@ class DescriptorScaler(nn.Module):
         return torch.clamp(z, -CLIP, CLIP)
 
 
-def encoder(width_in: int, latent: int) -> nn.Sequential:
-    """Three sigmoid hidden layers narrowing linearly from the input width to 2·Z."""
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "silu": nn.SiLU}
+
+
+def encoder(width_in: int, latent: int, activation: str = "sigmoid") -> nn.Sequential:
+    """Three hidden layers (the paper's sigmoid, or SiLU) narrowing linearly from the input width to 2·Z."""
     widths = np.linspace(width_in, 2 * latent, 5).round().astype(int).tolist()
     layers: list[nn.Module] = []
     for a, b in zip(widths[:-2], widths[1:-1]):
-        layers += [nn.Linear(a, b), nn.Sigmoid()]
+        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
     layers.append(nn.Linear(widths[-2], 2 * latent))
     return nn.Sequential(*layers)
 
@@ -57,11 +60,11 @@ class SphereNet(nn.Module):
     measures how far apart the spheres are, and a linear head reads the tasks off it.
     """
 
-    def __init__(self, n_polymer: int, n_solvent: int, latent: int) -> None:
+    def __init__(self, n_polymer: int, n_solvent: int, latent: int, activation: str = "sigmoid") -> None:
         super().__init__()
         self.latent = latent
-        self.polymer_encoder = encoder(n_polymer, latent)
-        self.solvent_encoder = encoder(n_solvent, latent)
+        self.polymer_encoder = encoder(n_polymer, latent, activation)
+        self.solvent_encoder = encoder(n_solvent, latent, activation)
         self.head = nn.Linear(latent, N_HEAD_OUTPUTS)
 
     def embed_polymer(self, xp: torch.Tensor) -> torch.Tensor:
@@ -80,8 +83,25 @@ class SphereNet(nn.Module):
         return self.pair_head(self.embed_polymer(xp), self.embed_solvent(xs))
 
 
+class Novelty(nn.Module):
+    """Distance of standardized descriptors to the nearest χ-training molecule (RMS per descriptor).
+
+    Why: the ensemble spread alone is overconfident on molecules unlike the training ones;
+    the calibrated σ (chi_lite.uncertainty) grows with this distance.
+    """
+
+    def __init__(self, reference: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("reference", reference.to(torch.float32))  # (M, D), already standardized
+        self.register_buffer("reference_sq", (reference.to(torch.float32) ** 2).sum(dim=1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        d2 = (z**2).sum(dim=1, keepdim=True) - 2.0 * z @ self.reference.T + self.reference_sq
+        return torch.sqrt(torch.clamp(d2.min(dim=1).values, min=0.0) / z.shape[1])
+
+
 class ChiEnsemble(nn.Module):
-    """The exported model: raw descriptors + T [K] → χ mean, σ, A, B (experimental χ task), p_miscible."""
+    """The exported model: raw descriptors + T [K] → χ mean, ensemble spread, A, B, p_miscible, novelties."""
 
     def __init__(
         self,
@@ -90,10 +110,15 @@ class ChiEnsemble(nn.Module):
         members: list[SphereNet],
         chi_mean: float,
         chi_scale: float,
+        polymer_reference: torch.Tensor | None = None,
+        solvent_reference: torch.Tensor | None = None,
     ) -> None:
+        """``*_reference``: the χ-training molecules' standardized descriptors (default: one row at the mean)."""
         super().__init__()
         self.polymer_scaler = polymer_scaler
         self.solvent_scaler = solvent_scaler
+        self.polymer_novelty = Novelty(polymer_reference if polymer_reference is not None else torch.zeros(1, len(polymer_scaler.mean)))
+        self.solvent_novelty = Novelty(solvent_reference if solvent_reference is not None else torch.zeros(1, len(solvent_scaler.mean)))
         self.members = nn.ModuleList(members)
         self.register_buffer("chi_mean", torch.tensor(chi_mean, dtype=torch.float32))
         self.register_buffer("chi_scale", torch.tensor(chi_scale, dtype=torch.float32))
@@ -114,12 +139,14 @@ class ChiEnsemble(nn.Module):
         return a, b
 
     def forward(self, polymer: torch.Tensor, solvent: torch.Tensor, temperature_k: torch.Tensor):
-        """χ mean, σ, mean A and B, and p_miscible = mean over members of sigmoid(logit)."""
-        heads = self.member_heads(polymer, solvent)
+        """χ mean, spread, mean A and B, p_miscible = mean over members of sigmoid(logit), novelties."""
+        xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
+        heads = torch.stack([m(xp, xs) for m in self.members])
         a, b = self._coefficients(heads)
         chi = a + b / temperature_k.unsqueeze(0)
         mean = chi.mean(dim=0)
-        # Sample standard deviation across members (0 for a single member).
-        std = torch.sqrt(((chi - mean) ** 2).sum(dim=0) / max(len(self.members) - 1, 1))
+        # Sample standard deviation across members (0 for a single member): the raw spread;
+        # the runtime turns it into a calibrated σ (chi_lite.uncertainty).
+        spread = torch.sqrt(((chi - mean) ** 2).sum(dim=0) / max(len(self.members) - 1, 1))
         p_miscible = torch.sigmoid(heads[..., 4]).mean(dim=0)
-        return mean, std, a.mean(dim=0), b.mean(dim=0), p_miscible
+        return mean, spread, a.mean(dim=0), b.mean(dim=0), p_miscible, self.polymer_novelty(xp), self.solvent_novelty(xs)

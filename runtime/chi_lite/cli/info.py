@@ -53,6 +53,20 @@ def _card(manifest, directory) -> str:
             f"extrapol.    leave-polymers-out {lpo['folds_n']}-fold CV ({lpo.get('members')} members): R² {m['r2']:.3f}, "
             f"RMSE {m['rmse']:.3f}; raw COSMO-RS R² {c['r2']:.3f}, RMSE {c['rmse']:.3f}{note}"
         )
+    lso = manifest.metrics.get("cv_solvents")
+    if lso:
+        m = lso["model"]
+        lines.append(f"             leave-solvents-out {lso['folds_n']}-fold CV: R² {m['r2']:.3f}, RMSE {m['rmse']:.3f}")
+    train = manifest.metrics.get("train_set")
+    if train:
+        lines.append(f"fit          on its own {train['n']} training rows: R² {train['r2']:.3f}, RMSE {train['rmse']:.3f}, "
+                     f"MAE {train['mae']:.3f}")
+    coverage = manifest.uncertainty.get("coverage")
+    if coverage:
+        lines.append("σ            chi_std is calibrated (spread and novelty); out-of-fold |error| within ±1σ/±2σ: " + ", ".join(
+            f"{scheme} {c['after']['within_1sigma']:.2f}/{c['after']['within_2sigma']:.2f}" for scheme, c in coverage.items()))
+    else:
+        lines.append("σ            chi_std is the raw ensemble spread (this model has no calibration)")
     domain = manifest.training.get("domain")
     if domain:
         lines.append(

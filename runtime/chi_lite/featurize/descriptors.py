@@ -18,6 +18,7 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors, rdPartialCharges
 
 from ..errors import FeaturizationError
+from .group_contribution import GC_NAMES, gc_descriptors
 
 # Slow on cyclic oligomers (measured in ms per 230-heavy-atom ring), constant, or redundant.
 _EXCLUDED = frozenset(
@@ -154,7 +155,7 @@ _KM_NAMES = tuple(
 
 def candidate_descriptors() -> list[str]:
     """Every name this featurizer version can compute, in a stable order."""
-    return list(_RDKIT) + list(_KM_NAMES)
+    return list(_RDKIT) + list(_KM_NAMES) + list(GC_NAMES)
 
 
 def unknown_descriptors(names: Sequence[str]) -> list[str]:
@@ -184,6 +185,11 @@ def _needs_atom_means(names: tuple[str, ...]) -> bool:
     return any(n.startswith("km_") for n in names)
 
 
+@lru_cache(maxsize=16)
+def _needs_group_contributions(names: tuple[str, ...]) -> bool:
+    return any(n.startswith("gc_") for n in names)
+
+
 def compute_descriptors(mol: Chem.Mol, names: Sequence[str]) -> np.ndarray:
     """Descriptor vector (float64, in ``names`` order) for a heavy-atom molecule."""
     mol = Chem.Mol(mol)  # Gasteiger charges are stored on the atoms; keep callers' molecules clean
@@ -193,6 +199,8 @@ def compute_descriptors(mol: Chem.Mol, names: Sequence[str]) -> np.ndarray:
             rdPartialCharges.ComputeGasteigerCharges(mol)
             km = _atom_means(mol)
             _share_charge_extremes(mol)
+        if _needs_group_contributions(tuple(names)):
+            km.update(gc_descriptors(mol))
         values = [km[name] if name in km else float(_RDKIT[name](mol)) for name in names]
     except KeyError as exc:
         raise FeaturizationError(f"descriptor {exc.args[0]!r} is not computable by this chi-lite version") from None

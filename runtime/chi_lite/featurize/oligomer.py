@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from rdkit import Chem
 
+from .group_contribution import REPEAT_UNITS_PROP
+
 from ..errors import InvalidPolymerError, InvalidSmilesError
 from ..limits import check_heavy_atoms, check_oligomer_atoms, check_text_length
 
@@ -110,4 +112,5 @@ def cyclic_oligomer(repeat_unit: str, n_units: int = 10, explicit_hydrogens: boo
         raise InvalidPolymerError(f"cannot build a ring from repeat unit {_shown(repeat_unit)}: {reason}") from None
     if any(a.GetAtomicNum() == 0 for a in ring.GetAtoms()):
         raise InvalidPolymerError(f"cannot join the ends of repeat unit {repeat_unit!r}")
+    ring.SetIntProp(REPEAT_UNITS_PROP, n_units)  # group contributions are reported per repeat unit
     return Chem.AddHs(ring) if explicit_hydrogens else ring

@@ -166,6 +166,77 @@ def _levers_section(levers_dir: Path | None) -> list[str]:
     return out + [""]
 
 
+def _answer_section(manifest: ModelManifest) -> list[str]:
+    """The one verdict (stacking CV), the domain classes, and the textbook check (issue 11)."""
+    verdict, domain = manifest.verdict, manifest.domain
+    cv = verdict.get("cv")
+    if not cv:
+        return []
+    lines = [
+        "## The answer a user sees (issue 11)",
+        "`p_miscible` is one probability: a logistic stacking of the classifier's logit and (χ_c − χ)/σ, fitted on "
+        "polymer-grouped out-of-fold predictions of the PolySol labels (`make verdict-oof`, then `chi-lite-train "
+        "verdict` inside `make train`), times Flory's crystalline gate for semicrystalline polymers. "
+        f"Coefficients: {json.dumps(verdict.get('coefficients', {}))}.",
+        "",
+        "| verdict (polymer-grouped CV, " + str(cv["verdict"].get("n")) + " labels) | accuracy | ROC AUC |",
+        "|---|---|---|",
+    ]
+    for key, label in (("verdict", "one verdict (`p_miscible` ≥ 0.5)"), ("classifier", "classifier alone"), ("chi_rule", "χ rule (χ < χ_c)")):
+        if key in cv:
+            lines.append(f"| {label} | {cv[key]['accuracy']:.3f} | {cv[key]['roc_auc']:.3f} |")
+    lines.append("")
+    class_mae = domain.get("class_mae", {})
+    if class_mae:
+        lines += ["Applicability domain: χ MAE of out-of-fold predictions per `domain` class (thresholds chosen on these reports).", "",
+                  "| CV scheme | in | near | out |", "|---|---|---|---|"]
+        for scheme, classes in class_mae.items():
+            cells = [f"{classes[c]['mae']:.3f} (n={classes[c]['n']})" if c in classes else "—" for c in ("in", "near", "out")]
+            lines.append(f"| {scheme} | " + " | ".join(cells) + " |")
+        lines.append("")
+    report = Path(__file__).resolve().parents[1] / "reports" / "textbook_check.txt"
+    if report.is_file():
+        text = report.read_text(encoding="utf-8").splitlines()
+        summary = [l for l in text if l.startswith(("textbook facts", "verdict ", "classifier "))]
+        named = text[text.index("named cases:") + 1:] if "named cases:" in text else []
+        named = [l.strip() for l in named if l.startswith("  ") and l.strip().split()[0] in ("right", "WRONG")]
+        lines += ["Textbook check (`make check-textbook`; train/evaluation/textbook_solubility.csv, evaluation only, "
+                  "never in training; target accuracy ≥ 0.90):", "", *[f"- {l}" for l in summary],
+                  *([f"- named cases: {'; '.join(named)}"] if named else []), ""]
+    return lines
+
+
+def _fewshot_section(path: Path) -> list[str]:
+    """Few-shot calibration to lab tests against the Hansen sphere (issue 12), from `make fewshot`."""
+    if not path.is_file():
+        return []
+    doc = _read(path)
+    proto, results = doc.get("protocol", {}), doc.get("results", {})
+    lines = [
+        "## Calibration to lab tests (issue 12)",
+        f"`make fewshot`: leave-polymers-out {proto.get('folds')}-fold (split seed {proto.get('split_seed')}, "
+        f"{proto.get('members')}-member fold ensembles), k tests of the held-out polymer given to `calibrate` "
+        f"({proto.get('draws')} random draws), the polymer's other rows scored; prior strength "
+        f"{proto.get('prior_strength')} chosen on split seed {proto.get('prior_chosen_on_split_seed')}.",
+        "",
+        "| k χ tests | polymers | R² | RMSE | MAE | RMSE uncalibrated |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results.get("chi", []):
+        c, u = r["calibrated"], r["uncalibrated"]
+        lines.append(f"| {r['k']} | {r['polymers']} | {c['r2']:.3f} | {c['rmse']:.3f} | {c['mae']:.3f} | {u['rmse']:.3f} |")
+    lines += ["", "| k soluble/insoluble tests | accuracy, calibrated χ < 0.5 | accuracy, p_miscible | Hansen sphere (RED < 1) | model on the Hansen rows |",
+              "|---|---|---|---|---|"]
+    def cell(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    for r in results.get("soluble", []):
+        lines.append(f"| {r['k']} | {cell(r['accuracy_chi_rule'])} | {cell(r['accuracy_p_miscible'])} | "
+                     f"{cell(r.get('accuracy_hansen_sphere'))} | {cell(r.get('accuracy_chi_rule_on_hansen_rows'))} |")
+    lines += ["", "Targets: 3 χ tests → RMSE ≥ 30 % below uncalibrated; 5 soluble tests → accuracy ≥ 0.85 and above the Hansen sphere.", ""]
+    return lines
+
+
 def render_card(
     model_dir: Path, lpo_path: Path, ablation_path: Path, data_dir: Path | None = None, pairs_path: Path | None = None,
     levers_dir: Path | None = None,
@@ -183,7 +254,9 @@ def render_card(
     if pairs is None:
         raise CardInputError(f"{model_dir}/manifest.json has no pair-grouped CV (train with --cv-folds 5)")
     pairs_source = f"manifest (`make train`, {manifest.ensemble_size} members)"
-    chosen = ablation.get("config")
+    from .fit import load_config
+
+    chosen = load_config().to_dict()  # train/chosen_config.json: what `make train` trains now
     if chosen and not _same_config(config, chosen) and pairs_path is not None and Path(pairs_path).is_file():
         stored = _read(pairs_path)
         if _same_config(stored.get("config", {}), chosen):
@@ -250,6 +323,8 @@ def render_card(
         *_targets_section(manifest),
         *_levers_section(levers_dir),
         *_miscibility_section(manifest),
+        *_answer_section(manifest),
+        *_fewshot_section(Path(model_dir).resolve().parent / "train" / "reports" / "fewshot.json"),
         "## Ablation",
         *_ablation_table(ablation),
         "",
@@ -262,14 +337,16 @@ def render_card(
         "",
         "## Known limits",
         "- Only 46 polymers: a polymer unlike all of them is an extrapolation, and leave-polymers-out accuracy "
-        "is far below pair-grouped accuracy. Treat the ensemble σ as a lower bound on the error there.",
+        "is far below pair-grouped accuracy. `chi_std` is calibrated on grouped CV (coverage above) and grows with "
+        "the novelty of the polymer and the solvent.",
         "- Homopolymers and small-molecule solvents only; no copolymers, blends, molecular weight or concentration dependence.",
         "- χ is a single (A, B) per pair: no composition dependence, no C/T² curvature.",
         "- Elements outside the training set, or temperatures outside the training range, are out of domain.",
         "- Water, and other solvents absent from the χ data, are seen only through the PolySol labels and the "
         "Hansen target: their χ is an extrapolation (the ranking is more trustworthy than the value).",
-        "- `p_miscible` is a room-temperature, long-chain verdict learned from handbook labels; it does not depend on "
-        "temperature or chain length (use the Flory–Huggins fields for those).",
+        "- `p_miscible` is one verdict: the room-temperature classifier, χ(T) against χ_c(N) and, for semicrystalline "
+        "polymers, Flory's melting-point depression; it moves with temperature only as far as χ(T) does, and "
+        "specific interactions (PEO or PNIPAM in water, nylons in formic acid) are beyond it.",
         "- Sources disagree by ≈ 0.15 RMSE for the same pair and temperature, which caps any model's accuracy.",
         "",
     ]

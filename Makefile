@@ -16,9 +16,9 @@ $(VENV)/.runtime: $(BIN)/python pyproject.toml train/constraints.txt
 	$(PIP) -e .
 	touch $@
 
-# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest + matplotlib (plots).
+# Everything: runtime + training (torch==2.13.0 CPU, onnx, pandas) + pytest + matplotlib (plots) + dask (cluster screening).
 $(VENV)/.dev: $(BIN)/python pyproject.toml train/constraints.txt
-	$(PIP) -e '.[train,test,plot]'
+	$(PIP) -e '.[train,test,plot,dask]'
 	touch $@ $(VENV)/.runtime
 
 venv-runtime: $(VENV)/.runtime

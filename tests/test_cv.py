@@ -93,7 +93,7 @@ def test_cv_with_a_split_file_writes_the_metrics_format(data_dir, tmp_path):
     assert set(metrics["model"]) >= {"r2", "rmse", "mae"}
     assert set(metrics["cosmo_rs"]) >= {"r2", "rmse", "mae", "n"}
     assert [p["row"] for p in metrics["predictions"]] == [0, 1, 2, 40, 41, 100, 101, 700]
-    assert all(set(p) == {"row", "chi", "pred", "std"} and np.isfinite(p["pred"]) for p in metrics["predictions"])
+    assert all(set(p) >= {"row", "chi", "pred", "std", "polymer_novelty", "solvent_novelty"} and np.isfinite(p["pred"]) for p in metrics["predictions"])
     assert len(metrics["folds"]) == 2 and metrics["config"]["members"] == 2
 
 

@@ -239,7 +239,7 @@ def _fewshot_section(path: Path) -> list[str]:
 
 def render_card(
     model_dir: Path, lpo_path: Path, ablation_path: Path, data_dir: Path | None = None, pairs_path: Path | None = None,
-    levers_dir: Path | None = None,
+    levers_dir: Path | None = None, chosen_config: dict[str, Any] | None = None,
 ) -> str:
     """The whole card as Markdown (the training domain from the manifest, or from DATA_DIR for older manifests).
 
@@ -254,9 +254,7 @@ def render_card(
     if pairs is None:
         raise CardInputError(f"{model_dir}/manifest.json has no pair-grouped CV (train with --cv-folds 5)")
     pairs_source = f"manifest (`make train`, {manifest.ensemble_size} members)"
-    from .fit import load_config
-
-    chosen = load_config().to_dict()  # train/chosen_config.json: what `make train` trains now
+    chosen = chosen_config if chosen_config is not None else ablation.get("config")
     if chosen and not _same_config(config, chosen) and pairs_path is not None and Path(pairs_path).is_file():
         stored = _read(pairs_path)
         if _same_config(stored.get("config", {}), chosen):

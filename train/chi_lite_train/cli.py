@@ -362,7 +362,9 @@ def card(model_dir: Path, lpo: Path, ablation: Path, pairs: Path, data_dir: Path
     from .card import CardInputError, render_card
 
     try:
-        text = render_card(model_dir, lpo, ablation, data_dir, pairs, levers_dir)
+        from .fit import load_config
+
+        text = render_card(model_dir, lpo, ablation, data_dir, pairs, levers_dir, chosen_config=load_config().to_dict())
     except CardInputError as exc:
         _fail(str(exc))
     out.write_text(text, encoding="utf-8")

@@ -179,7 +179,16 @@ def _torch_ensemble(predictor: ChiPredictor):
     n_p, n_s = len(manifest.featurizer.polymer_descriptors), len(manifest.featurizer.solvent_descriptors)
     latent = manifest.training.get("config", {}).get("latent", 8)
     members = [SphereNet(n_p, n_s, latent) for _ in range(manifest.ensemble_size)]
-    ensemble = ChiEnsemble(DescriptorScaler(np.zeros((2, n_p))), DescriptorScaler(np.zeros((2, n_s))), members, 0.0, 1.0)
+    references = {}
+    for role, width in (("polymer", n_p), ("solvent", n_s)):  # the exporter folded reference.T into an anonymous constant
+        rows = weights[f"{role}_novelty.reference_sq"].shape[0]
+        found = [w for name, w in weights.items() if w.shape in ((width, rows), (rows, width)) and "novelty" not in name]
+        if found:
+            matrix = found[0] if found[0].shape == (rows, width) else found[0].T
+            references[role] = torch.tensor(np.ascontiguousarray(matrix))
+            weights[f"{role}_novelty.reference"] = references[role].numpy()
+    ensemble = ChiEnsemble(DescriptorScaler(np.zeros((2, n_p))), DescriptorScaler(np.zeros((2, n_s))), members, 0.0, 1.0,
+                           polymer_reference=references.get("polymer"), solvent_reference=references.get("solvent"))
     state = ensemble.state_dict()
     missing = [k for k in state if k not in weights and k != "t_ref"]
     if missing:

@@ -80,7 +80,7 @@ def _serve_round_trips(chi_lite: str, n: int) -> None:
         times = []
         for _ in range(n + 1):
             start = time.perf_counter()
-            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=30) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"}), timeout=30) as response:
                 assert "result" in json.loads(response.read())
             times.append(time.perf_counter() - start)
         print(f"serve --http, POST /predict one pair (new connection each): median {1e3 * statistics.median(times[1:]):.2f} ms "

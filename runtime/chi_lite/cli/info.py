@@ -45,6 +45,10 @@ def _card(manifest, directory) -> str:
             f"miscibility  polymer-grouped {mcv['folds_n']}-fold CV on {m['n']} PolySol labels: accuracy {m['accuracy']:.3f}, "
             f"ROC AUC {m['roc_auc']:.3f} (rule χ < 0.5: accuracy {rule['accuracy']:.3f}, AUC {rule['roc_auc']:.3f})"
         )
+    verdict_cv = manifest.verdict.get("cv", {}).get("verdict")
+    if verdict_cv:  # the one answer users read: classifier + χ(T) vs χ_c + crystallinity
+        lines.append(f"verdict      p_miscible (one verdict), polymer-grouped CV on {verdict_cv['n']} labels: "
+                     f"accuracy {verdict_cv['accuracy']:.3f}, ROC AUC {verdict_cv['roc_auc']:.3f}")
     lpo = manifest.metrics.get("cv_polymers")
     if lpo:
         m, c = lpo["model"], lpo["cosmo_rs"]

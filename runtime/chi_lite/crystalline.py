@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .domain import canonical
 from .errors import InvalidCrystallineError
 from .units import KELVIN_OFFSET, parse_number
 
@@ -48,26 +49,19 @@ def crystalline_properties(tm0_c: object, dhu_kj_mol: object, vu_cm3_mol: object
     return CrystallineProperties(tm0 + KELVIN_OFFSET, dhu, vu, source)
 
 
-def _canonical(smiles: str) -> str | None:
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    return None if mol is None else Chem.MolToSmiles(mol)
-
-
 @lru_cache(maxsize=1)
 def _known() -> dict[str, CrystallineProperties]:
     with open(_TABLE, newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if (r.get("tm0_c") or "").strip()]
     return {
-        _canonical(r["smiles"]) or r["smiles"]: crystalline_properties(r["tm0_c"], r["dhu_kj_mol"], r["vu_cm3_mol"], r["crystalline_source"])
+        canonical(r["smiles"]): crystalline_properties(r["tm0_c"], r["dhu_kj_mol"], r["vu_cm3_mol"], r["crystalline_source"])
         for r in rows
     }
 
 
 def known_crystalline(repeat_unit: str) -> CrystallineProperties | None:
     """The table's properties for a repeat unit (by canonical SMILES), or None for an amorphous/unknown polymer."""
-    return _known().get(_canonical(repeat_unit) or repeat_unit)
+    return _known().get(canonical(repeat_unit))  # cached: answers call this once per row
 
 
 @lru_cache(maxsize=4096)

@@ -229,12 +229,17 @@ class FactorizedModel:
 
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""
-        return self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})[0]
+        return self.encode_solvents(descriptors)[0]
+
+    def encode_solvents(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, S) raw descriptors → embeddings (N, K, 2Z) and novelties (N,) in one encoder run (0 for older models)."""
+        outputs = self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})
+        return outputs[0], outputs[1] if len(outputs) > 1 else np.zeros(len(descriptors), dtype=np.float32)
 
     def solvent_features(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → the features screening caches and scores (novelty last when calibrated)."""
-        outputs = self.solvent_session.run(None, {contract.SOLVENT_INPUT: descriptors.astype(np.float32)})
-        return solvent_features(outputs[0], outputs[1] if self.uncertainty else None)
+        embedding, novelty = self.encode_solvents(descriptors)
+        return solvent_features(embedding, novelty if self.uncertainty else None)
 
     @cached_property
     def head_session(self):

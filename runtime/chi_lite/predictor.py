@@ -255,14 +255,14 @@ class ChiPredictor:
         """χ and the verdict from the profile's embedding; the verdict and domain see its repeat unit."""
         profile = self.load_profile(profile)
         n = len(solvents)
-        outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), self.solvent_embeddings(solvents), t)
+        embedding, solvent_novelty = self.factorized.encode_solvents(np.stack([self.solvent_descriptors(s) for s in solvents]))
+        outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), embedding, t)
         chi, std, a, b, p = outputs[:5]
         p_miscible = p if self.reports_miscibility else [None] * n
         novelty_p = novelty_s = [None] * n
         if self._novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry
             novelty_p = np.repeat(self.factorized.polymer_novelty(self.polymer_descriptors(profile.smiles)[None, :]), n)
-            xs = np.stack([self.solvent_descriptors(s) for s in solvents]).astype(np.float32)
-            novelty_s = self.factorized.solvent_session.run(None, {contract.SOLVENT_INPUT: xs})[1].reshape(n)
+            novelty_s = solvent_novelty.reshape(n)
             std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)
         typed = typed_solvents if typed_solvents is not None else solvents
         raw = [

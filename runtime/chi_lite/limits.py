@@ -21,7 +21,6 @@ MAX_JOBS = 8  # descriptor worker processes (each holds RDKit: ~150 MB)
 MAX_THREADS = 16  # onnxruntime intra-op threads
 MAX_CONNECTIONS = 32  # HTTP connections answered at once; more wait in the listen backlog
 NAME_CACHE_ENTRIES = 1024  # resolved names/SMILES kept by the name resolver
-MAX_CSV_FIELD_CHARS = 131_072  # Python's csv field limit: a longer field becomes a row error
 
 ATOMS_ENV = "CHI_LITE_MAX_ATOMS"
 OLIGOMER_ATOMS_ENV = "CHI_LITE_MAX_OLIGOMER_ATOMS"

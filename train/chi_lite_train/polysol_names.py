@@ -173,8 +173,6 @@ _IDENE = re.compile(rf"(?P<hexafluoro>hexafluoro)?(?P<stem>iso-?propyl)idene|(?:
 _RINGDIYL = re.compile(r"(?P<loc>\d,\d)-(?P<trans>(?:trans|cis)-)?(?P<ring>phenylene|cyclohexylene|cyclopropylene|cyclopentylene)")
 # "1,4-cyclohexan-3-onediyl": ring carbons 1..n bonded at the first locants, oxo at the "-one" locant.
 _RING_ONE_DIYL = re.compile(r"(?P<loc>\d,\d)-cyclo(?P<ring>prop|but|pent|hex|hept)an-(?P<oxo>\d(?:,\d)*)-(?:di)?onediyl")
-_SILYLENE = re.compile(r"silylene")
-_PHOSPHAZENE = re.compile(r"phosphazene")
 
 
 def _locants(text: str) -> list[int]:
@@ -210,9 +208,7 @@ def _read_bare(text: str, pos: int) -> tuple[list[str], int]:
 
 def _core(text: str, pos: int, subs: list[tuple[int | None, str]]) -> tuple[Unit, int] | None:
     """The subunit at ``pos`` with its (already read) substituent prefixes, or None."""
-    located = [(loc, s) for loc, s in subs if loc is not None]
-    if any(loc is None for loc, _ in subs):
-        return None
+    located = [(loc, s) for loc, s in subs if loc is not None]  # prefixes always carry locants
     m = _METHYLENES.match(text, pos)
     if m:
         n = NUMERALS[m["num"] or ""]

@@ -146,6 +146,8 @@ def test_domain_without_novelty_thresholds_skips_that_criterion():
     facts = DomainFacts(FACTS.elements, FACTS.polymers, FACTS.solvents, FACTS.temperature_k, {})
     assert assess(facts, PS, TOLUENE, 300.0, {"polymer": 99.0, "solvent": 99.0}).domain == "in"
     assert assess(None, PS, TOLUENE, 300.0).domain == "near"  # a model without domain facts says so
+    near_only = DomainFacts(FACTS.elements, FACTS.polymers, FACTS.solvents, FACTS.temperature_k, {"polymer": {"near": 1.0}})
+    assert assess(near_only, PS, TOLUENE, 300.0, {"polymer": 99.0}).domain == "near"  # no out threshold: never out by novelty
 
 
 def test_training_novelty_thresholds_and_stacking_on_synthetic_rows():

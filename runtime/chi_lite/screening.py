@@ -24,7 +24,7 @@ from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
 from .factorized import FactorizedModel, PolymerScorer
-from .answer import LONG_CHAIN_CHI_CRITICAL, verdict_fields
+from .answer import LONG_CHAIN_CHI_CRITICAL, VERDICT_COLUMNS, verdict_fields
 from .crystalline import known_crystalline
 from .domain import canonical
 from .flory_huggins import critical_chi
@@ -38,7 +38,7 @@ from .predictor import ChiPredictor
 from .units import check_chain_length, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
-SCREEN_ANSWER_COLUMNS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
+SCREEN_ANSWER_COLUMNS = tuple(VERDICT_COLUMNS)  # per polymer, after its chi and chi_std
 CHUNK_ROWS = 4096
 CACHED_READ_ROWS = 65536  # cached rows are two integers each: read them in big blocks
 

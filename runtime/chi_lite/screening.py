@@ -233,16 +233,26 @@ class Screener:
 
     def polymer_embedding(self, polymer: Any) -> tuple[str, np.ndarray]:
         """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name, SMILES or calibrated profile."""
-        if not isinstance(polymer, str):  # a PolymerProfile: its fitted sphere, checked against this model
-            profile = self.predictor.load_profile(polymer)
-            return profile.smiles, profile.embedding.astype(np.float32)
-        smiles = resolve_polymer(polymer)
-        return smiles, self.model.embed_polymers(self.loaded.polymer_descriptors(smiles)[None, :])[0]
+        smiles, embedding, _ = self._encode_polymer(polymer)
+        return smiles, embedding
 
     def scorer(self, polymer: Any, temperature_k: float) -> tuple[str, PolymerScorer]:
         """(repeat-unit SMILES, linear scorer) of one polymer (name, SMILES or profile) at one temperature."""
-        smiles, embedding = self.polymer_embedding(polymer)
-        return smiles, self.model.scorer(embedding, temperature_k, self.loaded.polymer_novelty(smiles))
+        smiles, embedding, novelty = self._encode_polymer(polymer)
+        return smiles, self.model.scorer(embedding, temperature_k, novelty)
+
+    def _encode_polymer(self, polymer: Any) -> tuple[str, np.ndarray, float]:
+        """(repeat-unit SMILES, embedding, novelty): one polymer-encoder run for a structure.
+
+        A profile's embedding is its fitted sphere (checked against this model); its novelty is its
+        structure's, since calibration moves the sphere, not the chemistry.
+        """
+        if not isinstance(polymer, str):
+            profile = self.predictor.load_profile(polymer)
+            return profile.smiles, profile.embedding.astype(np.float32), self.loaded.polymer_novelty(profile.smiles)
+        smiles = resolve_polymer(polymer)
+        embedding, novelty = self.model.encode_polymers(self.loaded.polymer_descriptors(smiles)[None, :])
+        return smiles, embedding[0], float(novelty[0])
 
     def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
         """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from chi_lite import ChiPredictor
-from chi_lite.answer import AnswerContext, chi_of_t, json_text, verdict_fields
+from chi_lite.answer import VERDICT_COLUMNS, AnswerContext, chi_of_t, json_text, verdict_fields
 from chi_lite.crystalline import (
     crystalline_properties,
     dissolution_temperature,
@@ -245,6 +245,19 @@ def test_kelvin_like_celsius_warns_on_stderr(tiny_model_dir, tmp_path):
 # ---- every new field everywhere --------------------------------------------------------------
 
 ANSWER_FIELDS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
+
+
+def test_an_answer_field_is_declared_once_in_answer_py():
+    """verdict_fields builds the fields, VERDICT_COLUMNS lists them; ChiPrediction and the screen take them from there."""
+    from dataclasses import fields
+
+    from chi_lite.predictor import ChiPrediction
+    from chi_lite.screening import SCREEN_ANSWER_COLUMNS
+
+    built = verdict_fields(AnswerContext(VerdictModel(), None), PS, TOLUENE, 298.15, 0.4, 0.05, 0.4, 0.0, None)
+    assert set(built) == {"chain_length", *VERDICT_COLUMNS} and tuple(VERDICT_COLUMNS) == SCREEN_ANSWER_COLUMNS
+    assert set(built) <= {f.name for f in fields(ChiPrediction)}
+    assert tuple(VERDICT_COLUMNS) == ANSWER_FIELDS
 
 
 def test_predict_table_csv_json_carry_every_answer_field(tiny_model_dir):

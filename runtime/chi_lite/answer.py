@@ -40,6 +40,22 @@ class AnswerContext:
         )
 
 
+@dataclass(frozen=True)
+class MiscibilityVerdict:
+    """The answer's verdict re-read at chain length N (ChiPrediction.miscibility): the same p_miscible as predict."""
+
+    chain_length: float
+    chi_critical: float
+    p_miscible: float
+    miscible: bool
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict's output fields, ready for JSON or CSV."""
+        return {"chain_length": self.chain_length, "chi_critical": self.chi_critical, "p_miscible": self.p_miscible,
+                "miscible": self.miscible, "verdict": self.verdict}
+
+
 def verdict_fields(
     context: AnswerContext,
     polymer: str,

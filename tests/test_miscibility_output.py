@@ -64,7 +64,7 @@ def test_miscibility_at_chain_length_is_the_answers_verdict(tiny_model_dir):
     verdict = at_25.miscibility(1000)
     direct = predictor.predict(pe, xylene, 25, chain_length=1000)
     assert (verdict.p_miscible, verdict.miscible, verdict.verdict) == (direct.p_miscible, direct.miscible, direct.verdict)
-    assert verdict.verdict == "insoluble (crystalline)" and verdict.p_miscible < 1e-6
+    assert verdict.verdict == "insoluble (crystalline)" and verdict.p_miscible < 0.01
     assert miscibility_probability(at_25.chi, at_25.chi_std, 1000) > 0.1  # the χ-only rule would say otherwise
     assert "p_miscible_fh" not in verdict.to_dict() and "_answer_at" not in at_25.to_dict()
     by_hand = ChiPrediction(PS, TOLUENE, 298.15, 0.4, 0.05, 0.4, 0.0)

@@ -88,7 +88,7 @@ def latency(predictor: ChiPredictor, solvents: set[str]) -> float:
     times = []
     for s in sorted(solvents):
         def fresh(s=s):
-            predictor._solvents.clear()  # the solvent is new to the predictor every time
+            predictor.loaded._solvents.clear()  # the solvent is new to the predictor every time
             predictor.predict(PS, s, 25)
         times.append(_best_of(fresh, 3))
     new = statistics.median(times)
@@ -209,7 +209,7 @@ def torch_vs_onnxruntime(predictor: ChiPredictor, polymers: set[str], solvents: 
     xp = np.stack([predictor.polymer_descriptors(p) for p, _ in pairs[:1024]]).astype(np.float32)
     xs = np.stack([predictor.solvent_descriptors(s) for _, s in pairs[:1024]]).astype(np.float32)
     t = np.full(len(xp), 298.15, dtype=np.float32)
-    session = predictor._session
+    session = predictor.loaded.graph.session
     with torch.no_grad():
         tt = [torch.tensor(v) for v in (xp, xs, t)]
         diff = np.max(np.abs(ensemble(*tt)[0].numpy() - session.run(["chi"], {

@@ -10,17 +10,18 @@ import math
 import pytest
 
 from chi_lite import ChiPredictor
-from chi_lite.answer import AnswerContext, chi_of_t, json_text, verdict_fields
+from chi_lite.answer import VERDICT_COLUMNS, AnswerContext, chi_of_t, json_text, verdict_fields
 from chi_lite.crystalline import (
     crystalline_properties,
     dissolution_temperature,
     known_crystalline,
+    melting_critical_chi,
     solvent_molar_volume,
 )
 from chi_lite.domain import DomainFacts, assess
 from chi_lite.errors import ChiLiteError, InvalidCrystallineError, NotPolymerSolventError
 from chi_lite.service import ChiService
-from chi_lite.verdict import VerdictModel, crystalline_gate
+from chi_lite.verdict import VerdictModel, melt_probability
 
 from .conftest import SHIPPED
 from .test_cli import PS, TOLUENE, run
@@ -77,13 +78,27 @@ def test_user_crystalline_properties_are_checked():
 
 # ---- verdict ---------------------------------------------------------------------------------
 
-def test_verdict_moves_with_temperature_and_the_crystalline_gate():
+def test_verdict_moves_with_temperature_and_the_melt_probability():
     model = VerdictModel(0.5, 0.6, 0.4, 0.3, "stacked")
     cold = model.probability(0.6, 0.9, 0.1, 0.5)
     warm = model.probability(0.6, 0.3, 0.1, 0.5)
     assert warm > cold  # χ(T) falling below χ_c raises p_miscible
-    assert crystalline_gate(300.0, 380.0) < 1e-6 and crystalline_gate(400.0, 380.0) > 0.99
-    assert crystalline_gate(300.0, None) == 1.0
+    assert melt_probability(0.9, 0.1, 0.5) < 1e-4 and melt_probability(0.1, 0.1, 0.5) > 0.9999
+    assert melt_probability(0.5, 0.3, 0.5) == pytest.approx(0.5)  # χ̂ on χ_melt: a coin toss
+    assert melt_probability(0.7, 0.0, 0.5, floor=0.2) == pytest.approx(0.5 * math.erfc(1 / math.sqrt(2)))  # 1 σ
+    assert melt_probability(0.9, 0.1, None) == 1.0  # amorphous
+    # σ widens the step: the same distance below χ_melt is less certain with a larger σ
+    assert melt_probability(0.8, 0.1, 0.5) < melt_probability(0.8, 0.5, 0.5) < 0.5
+
+
+def test_melting_critical_chi_matches_the_dissolution_temperature():
+    props, volume = known_crystalline(PE), solvent_molar_volume(XYLENE)
+    t_d = dissolution_temperature(props, 0.35, 0.0, volume)
+    assert melting_critical_chi(props, t_d, volume) == pytest.approx(0.35, abs=1e-6)  # χ(T_d) = χ_melt(T_d)
+    assert melting_critical_chi(props, props.tm0_k, volume) == pytest.approx(1.0)
+    assert melting_critical_chi(props, 298.15, volume) < 0.35 < melting_critical_chi(props, 403.15, volume)
+    with pytest.raises(InvalidCrystallineError):
+        melting_critical_chi(props, 0.0, volume)
 
 
 def test_verdict_fields_are_self_consistent():
@@ -93,6 +108,11 @@ def test_verdict_fields_are_self_consistent():
     assert below["verdict"] == "insoluble (crystalline)" and not below["miscible"]
     assert above["verdict"] == "soluble" and above["miscible"] and above["p_miscible"] >= 0.5
     assert below["t_dissolve_c"] == above["t_dissolve_c"] and 90 < below["t_dissolve_c"] < 125
+    # σ on χ makes the crystalline factor a probability, not a step: near T_d a wide σ gives a doubtful answer
+    t_d = below["t_dissolve_c"] + 273.15
+    sure = verdict_fields(context, PE, XYLENE, t_d + 5, 0.35, 0.01, 0.35, 0.0, None)["p_miscible"]
+    unsure = verdict_fields(context, PE, XYLENE, t_d + 5, 0.35, 0.5, 0.35, 0.0, None)["p_miscible"]
+    assert sure > 0.9 and 0.1 < unsure < sure
     n = verdict_fields(context, PS, TOLUENE, 298.15, 0.5, 0.05, 0.5, 0.0, None, chain_length=100)
     assert n["chi_critical"] == pytest.approx(0.5 * (1 + 0.1) ** 2) and n["miscible"] is True and n["chain_length"] == 100
 
@@ -126,6 +146,8 @@ def test_domain_without_novelty_thresholds_skips_that_criterion():
     facts = DomainFacts(FACTS.elements, FACTS.polymers, FACTS.solvents, FACTS.temperature_k, {})
     assert assess(facts, PS, TOLUENE, 300.0, {"polymer": 99.0, "solvent": 99.0}).domain == "in"
     assert assess(None, PS, TOLUENE, 300.0).domain == "near"  # a model without domain facts says so
+    near_only = DomainFacts(FACTS.elements, FACTS.polymers, FACTS.solvents, FACTS.temperature_k, {"polymer": {"near": 1.0}})
+    assert assess(near_only, PS, TOLUENE, 300.0, {"polymer": 99.0}).domain == "near"  # no out threshold: never out by novelty
 
 
 def test_training_novelty_thresholds_and_stacking_on_synthetic_rows():
@@ -134,19 +156,42 @@ def test_training_novelty_thresholds_and_stacking_on_synthetic_rows():
 
     rng = np.random.default_rng(0)
     novelty = rng.uniform(0, 10, 400)
-    rows = [{"chi": 0.5, "pred": 0.5 + (0.05 if d < 9 else 1.0) * rng.choice([-1, 1]), "polymer_novelty": float(d)} for d in novelty]
-    limits, mae = novelty_thresholds([{"predictions": rows}])
-    assert limits["polymer"]["near"] < limits["polymer"]["out"] and "solvent" not in limits
-    assert mae["polymer"]["out"]["mae"] > 5 * mae["polymer"]["in"]["mae"]
-    assert novelty_thresholds([{"predictions": [{"chi": 1, "pred": 1}]}]) == ({}, {})
+    rows = [{"chi": 0.5, "pred": 0.5 + (0.05 if d < 8 else 1.0) * rng.choice([-1, 1]), "solvent_novelty": float(d),
+             "polymer_novelty": float(d)} for d in novelty]
+    limits, evidence = novelty_thresholds([{"scheme": "solvents", "predictions": rows}])
+    assert set(limits) == {"solvent"}  # only the role the report holds out
+    assert limits["solvent"]["near"] == pytest.approx(novelty.min()) and 7 < limits["solvent"]["out"] < 8.5
+    assert evidence["solvent"]["candidates"]["0.8"]["ratio"] > 5
+    flat = [{**r, "pred": 0.5 + 0.1 * rng.choice([-1, 1])} for r in rows]  # novelty says nothing about the error
+    limits, _ = novelty_thresholds([{"scheme": "polymers", "predictions": flat}])
+    assert "out" not in limits["polymer"] and "near" in limits["polymer"]
+    assert novelty_thresholds([{"scheme": "pairs", "predictions": [{"chi": 1, "pred": 1}]}]) == ({}, {})
     x = rng.normal(size=(300, 2))
     y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.3, size=300) > 0).astype(float)
     w = fit_logistic(x, y)
     assert w[1] > 0 and w[2] > 0
-    labelled = [{"polymer": f"P{i % 30}", "label": int(y[i]), "p_miscible": float(1 / (1 + math.exp(-x[i, 0]))),
+    labelled = [{"polymer": f"P{i % 30}", "solvent": "CCO", "label": int(y[i]), "p_miscible": float(1 / (1 + math.exp(-x[i, 0]))),
                  "chi": 0.5 - 0.3 * float(x[i, 1]), "chi_std": 0.1} for i in range(300)]
     cv = grouped_stacking_cv(labelled)
     assert cv["verdict"]["accuracy"] > 0.8 and cv["verdict"]["roc_auc"] >= cv["classifier"]["roc_auc"] - 0.02
+
+
+def test_crystalline_rows_get_the_melt_factor_in_training_as_at_runtime():
+    np = pytest.importorskip("numpy")
+    from chi_lite_train.verdict import crystalline_evidence, melt_chi, melt_factor, row_sigma
+
+    rows = [{"polymer": PE, "solvent": TOLUENE, "label": 0, "p_miscible": 0.9, "chi": 0.35, "chi_std": 0.05,
+             "polymer_novelty": 0.0, "solvent_novelty": 0.0},
+            {"polymer": PS, "solvent": TOLUENE, "label": 1, "p_miscible": 0.9, "chi": 0.35, "chi_std": 0.05,
+             "polymer_novelty": 0.0, "solvent_novelty": 0.0}]
+    chi_melt = melt_chi(rows)
+    assert chi_melt[0] < 0.35 and np.isnan(chi_melt[1])  # PE at 25 °C: crystals stay; PS: amorphous
+    melt = melt_factor(rows, np.array([0.05, 0.05]), chi_melt, 0.1)
+    assert melt[0] < 0.01 and melt[1] == 1.0
+    params = {"spread_scale": 2.0, "floor": 0.1, "polymer_scale": 0.0, "solvent_scale": 0.0}
+    assert row_sigma(rows, params) == pytest.approx([math.hypot(0.1, 0.1)] * 2)  # calibrated as the runtime does
+    assert row_sigma(rows, None) == pytest.approx([0.05, 0.05])
+    assert crystalline_evidence(rows[1:], np.array([0.05]), 0.1, 0.0) == {"rows": 0}
 
 
 # ---- refusals: one line, exit code 2 ---------------------------------------------------------
@@ -200,6 +245,19 @@ def test_kelvin_like_celsius_warns_on_stderr(tiny_model_dir, tmp_path):
 # ---- every new field everywhere --------------------------------------------------------------
 
 ANSWER_FIELDS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
+
+
+def test_an_answer_field_is_declared_once_in_answer_py():
+    """verdict_fields builds the fields, VERDICT_COLUMNS lists them; ChiPrediction and the screen take them from there."""
+    from dataclasses import fields
+
+    from chi_lite.predictor import ChiPrediction
+    from chi_lite.screening import SCREEN_ANSWER_COLUMNS
+
+    built = verdict_fields(AnswerContext(VerdictModel(), None), PS, TOLUENE, 298.15, 0.4, 0.05, 0.4, 0.0, None)
+    assert set(built) == {"chain_length", *VERDICT_COLUMNS} and tuple(VERDICT_COLUMNS) == SCREEN_ANSWER_COLUMNS
+    assert set(built) <= {f.name for f in fields(ChiPrediction)}
+    assert tuple(VERDICT_COLUMNS) == ANSWER_FIELDS
 
 
 def test_predict_table_csv_json_carry_every_answer_field(tiny_model_dir):
@@ -293,3 +351,6 @@ def test_training_writes_the_answer_layer_byte_for_byte(data_dir, tmp_path):
     assert section["domain"]["temperature_k"][0] < section["domain"]["temperature_k"][1]
     assert {"C", "O"} <= set(section["domain"]["elements"]) and "Si" not in section["domain"]["elements"]
     assert written["domain"]["class_mae"]["pairs"]["in"]["n"] > 0
+    crystalline = section["verdict"]["crystalline"]
+    assert crystalline["rows"] > 0 and crystalline["combination"] == "product"  # table polymers among the labels
+    assert section["verdict"]["chi_std_floor"] in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)

@@ -99,7 +99,7 @@ def test_thread_count_reaches_the_onnxruntime_session(tiny_model_dir, monkeypatc
     from chi_lite.predictor import ChiPredictor
 
     def intra_op(predictor: ChiPredictor) -> int:
-        return predictor._session.get_session_options().intra_op_num_threads
+        return predictor.loaded.graph.session.get_session_options().intra_op_num_threads
 
     monkeypatch.delenv("CHI_LITE_THREADS", raising=False)
     assert intra_op(ChiPredictor(tiny_model_dir)) == 1

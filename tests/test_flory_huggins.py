@@ -16,7 +16,6 @@ from chi_lite.flory_huggins import (
     critical_phi,
     critical_temperature,
     miscibility_probability,
-    miscibility_verdict,
     spinodal,
 )
 
@@ -123,8 +122,6 @@ def test_miscibility_probability():
     assert miscibility_probability(chi_c - 0.01, 0.0, n) == 1.0 and miscibility_probability(chi_c + 0.01, 0.0, n) == 0.0
     p = miscibility_probability(np.linspace(0, 1, 11), np.full(11, 0.1), n)
     assert p.shape == (11,) and np.all(np.diff(p) < 0)
-    v = miscibility_verdict(0.4, 0.05, n)
-    assert v.miscible and v.chi_critical == chi_c and 0.99 < v.p_miscible_fh <= 1
 
 
 @pytest.mark.parametrize("bad", [0, -5, "abc", "", float("nan"), float("inf"), 0.5, None])

@@ -50,3 +50,23 @@ def test_cli_formats_carry_p_classifier_only_when_trained(tiny_model_dir, tiny_m
 def test_info_says_whether_the_head_was_trained(tiny_model_dir, tiny_miscible_model_dir):
     assert "miscibility (not trained)" in run("info", model=tiny_model_dir).stdout
     assert "miscibility (trained)" in run("info", model=tiny_miscible_model_dir).stdout
+
+
+def test_miscibility_at_chain_length_is_the_answers_verdict(tiny_model_dir):
+    """ChiPrediction.miscibility(N) re-reads the one verdict (crystalline gate included), not χ < χ_c alone."""
+    from chi_lite.errors import ChiLiteError
+    from chi_lite.flory_huggins import miscibility_probability
+    from chi_lite.predictor import ChiPrediction
+
+    predictor = ChiPredictor(tiny_model_dir)
+    pe, xylene = "*CC*", "Cc1ccccc1C"  # semicrystalline: insoluble below its dissolution temperature
+    at_25 = predictor.predict(pe, xylene, 25)
+    verdict = at_25.miscibility(1000)
+    direct = predictor.predict(pe, xylene, 25, chain_length=1000)
+    assert (verdict.p_miscible, verdict.miscible, verdict.verdict) == (direct.p_miscible, direct.miscible, direct.verdict)
+    assert verdict.verdict == "insoluble (crystalline)" and verdict.p_miscible < 1e-6
+    assert miscibility_probability(at_25.chi, at_25.chi_std, 1000) > 0.1  # the χ-only rule would say otherwise
+    assert "p_miscible_fh" not in verdict.to_dict() and "_answer_at" not in at_25.to_dict()
+    by_hand = ChiPrediction(PS, TOLUENE, 298.15, 0.4, 0.05, 0.4, 0.0)
+    with pytest.raises(ChiLiteError):
+        by_hand.miscibility(1000)

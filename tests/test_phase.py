@@ -90,7 +90,9 @@ def test_api_on_the_tiny_model(tiny_model_dir):
     single = predictor.predict(PS, CYCLOHEXANE, 0)
     assert d.points[0].chi == pytest.approx(single.chi, abs=1e-6) and d.A == single.A
     verdict = single.miscibility(200)
-    assert verdict.chi_critical == critical_chi(200) and verdict.miscible == (single.chi < critical_chi(200))
+    at_200 = predictor.predict(PS, CYCLOHEXANE, 0, chain_length=200)
+    assert verdict.chi_critical == critical_chi(200) == at_200.chi_critical
+    assert (verdict.p_miscible, verdict.miscible, verdict.verdict) == (at_200.p_miscible, at_200.miscible, at_200.verdict)
 
 
 def test_cli_phase_on_the_tiny_model(tiny_model_dir, tmp_path):

@@ -127,3 +127,18 @@ def test_chain_length_sets_the_screen_verdict(screener, library):
         assert row["miscible"] == (row["p_miscible"] >= 0.5) and "p_miscible_fh" not in row
     with pytest.raises(ChiLiteError):
         screener.screen([PS], library, 25, chain_length=0.5)
+
+
+def test_one_loaded_model_two_views(tiny_model_dir):
+    """A Screener built from a predictor shares its model; a screen never builds the whole-model graph."""
+    predictor = ChiPredictor(tiny_model_dir)
+    with Screener(predictor) as shared:
+        assert shared.loaded is predictor.loaded and shared.predictor.loaded is predictor.loaded
+        assert shared.model is predictor.factorized  # the encoders and head are loaded once
+        before = predictor.loaded.sha256
+        assert shared.screen(["polystyrene"], "builtin", 25, top=3).rows and shared.loaded.sha256 == before
+    with Screener(tiny_model_dir) as alone:
+        alone.screen(["polystyrene"], "builtin", 25, top=3)
+        assert "_graph" not in vars(alone.loaded), "a screen of an amorphous polymer runs only encoders and head"
+        assert alone.predictor.predict(PS, "toluene", 25).chi == pytest.approx(predictor.predict(PS, "toluene", 25).chi)
+        assert "_graph" in vars(alone.loaded)

@@ -116,7 +116,7 @@ def test_concurrent_callers_get_their_own_answers(predictor):
     service = ChiService(predictor)
     solvents = ["Cc1ccccc1", "O", "CCO", "ClC(Cl)Cl", "CC(C)=O", "c1ccccc1", "CCCCCC", "CO"]
     expected = {s: predictor.predict(PS, s, 25).chi for s in solvents}
-    predictor._solvents.clear()  # make the threads race on cache inserts, not only on reads
+    predictor.loaded._solvents.clear()  # make the threads race on cache inserts, not only on reads
 
     def ask(i: int) -> tuple[str, dict]:
         s = solvents[i % len(solvents)]

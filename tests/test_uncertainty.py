@@ -47,8 +47,7 @@ def test_predict_and_screen_report_the_same_calibrated_sigma(tiny_miscible_model
     assert cal.chi_std == pytest.approx(float(calibrated_std(raw.chi_std, cal.polymer_novelty, cal.solvent_novelty, PARAMS)), rel=1e-5)
     assert cal.chi_std > raw.chi_std
     screener = Screener(calibrated_model_dir)
-    _, embedding = screener.polymer_embedding("*CC(*)c1ccccc1")
     features = screener.solvent_features(["CCO"])[0][0]
-    scorer = screener.model.scorer(embedding, 298.15, screener._polymer_novelty("*CC(*)c1ccccc1"))
+    _, scorer = screener.scorer("*CC(*)c1ccccc1", 298.15)
     chi, std, _ = scorer.score(features[None, :])
     assert chi[0] == pytest.approx(cal.chi, abs=1e-5) and std[0] == pytest.approx(cal.chi_std, rel=1e-4)

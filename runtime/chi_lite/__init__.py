@@ -53,7 +53,7 @@ _LOCATIONS = {
     "ChiService": "chi_lite.service",
     "PhaseDiagram": "chi_lite.phase",
     "PhasePoint": "chi_lite.phase",
-    "MiscibilityVerdict": "chi_lite.flory_huggins",
+    "MiscibilityVerdict": "chi_lite.answer",
     "CriticalTemperature": "chi_lite.flory_huggins",
     "plot_phase_diagram": "chi_lite.plot",
     "PolymerProfile": "chi_lite.profile",
@@ -64,7 +64,8 @@ _LOCATIONS = {
 
 if TYPE_CHECKING:
     from .config import ModelManifest
-    from .flory_huggins import CriticalTemperature, MiscibilityVerdict
+    from .answer import MiscibilityVerdict
+    from .flory_huggins import CriticalTemperature
     from .phase import PhaseDiagram, PhasePoint
     from .plot import plot_phase_diagram
     from .predictor import ChiPrediction, ChiPredictor, PairOutcome

@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .crystalline import CrystallineProperties, dissolution_temperature, known_crystalline, solvent_molar_volume
+from .crystalline import (CrystallineProperties, dissolution_temperature, known_crystalline, melting_critical_chi,
+                          solvent_molar_volume)
 from .domain import DomainFacts, assess
 from .flory_huggins import critical_chi
 from .units import KELVIN_OFFSET
-from .verdict import VerdictModel, crystalline_gate
+from .verdict import VerdictModel
 
 LONG_CHAIN_CHI_CRITICAL = 0.5  # χ_c(N → ∞)
 VERDICT_COLUMNS = ["chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note"]
@@ -39,6 +40,22 @@ class AnswerContext:
         )
 
 
+@dataclass(frozen=True)
+class MiscibilityVerdict:
+    """The answer's verdict re-read at chain length N (ChiPrediction.miscibility): the same p_miscible as predict."""
+
+    chain_length: float
+    chi_critical: float
+    p_miscible: float
+    miscible: bool
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict's output fields, ready for JSON or CSV."""
+        return {"chain_length": self.chain_length, "chi_critical": self.chi_critical, "p_miscible": self.p_miscible,
+                "miscible": self.miscible, "verdict": self.verdict}
+
+
 def verdict_fields(
     context: AnswerContext,
     polymer: str,
@@ -53,14 +70,19 @@ def verdict_fields(
     crystalline: CrystallineProperties | None = None,
     novelty: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
-    """The verdict and domain fields of one answer (JSON-native values, °C for t_dissolve_c)."""
+    """The verdict and domain fields of one answer (JSON-native values, °C for t_dissolve_c).
+
+    A semicrystalline polymer's p_miscible is the amorphous stacking probability times
+    P[χ(T) < χ_melt(T)] (verdict.melt_probability); t_dissolve_c is the point estimate of T_d.
+    """
     chi_c = LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length)
     p = context.verdict.probability(p_classifier, chi, chi_std, chi_c)
     crystals = crystalline if crystalline is not None else known_crystalline(polymer)
     t_dissolve = None
     if crystals is not None and a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
-        t_dissolve = dissolution_temperature(crystals, a, b, solvent_molar_volume(solvent))
-        p *= crystalline_gate(temperature_k, t_dissolve)
+        volume = solvent_molar_volume(solvent)
+        t_dissolve = dissolution_temperature(crystals, a, b, volume)
+        p *= context.verdict.melt_probability(chi, chi_std, melting_critical_chi(crystals, temperature_k, volume))
     miscible = p >= 0.5
     if miscible:
         word = "soluble"

@@ -2,7 +2,9 @@
 
 A crystalline polymer dissolves only where its crystals melt in the solvent. With φ_s → 1,
     1/T_d − 1/T_m⁰ = (R/ΔH_u)(V_u/V_s)(1 − χ(T_d)),
-solved for T_d with the predicted χ(T) = A + B/T. T_m⁰, ΔH_u, V_u come from the polymer names
+solved for T_d with the predicted χ(T) = A + B/T. At a given T the same equation gives the largest
+χ at which the crystals still melt, χ_melt(T) = 1 − (ΔH_u/R)(V_s/V_u)(1/T − 1/T_m⁰): the verdict
+uses P[χ(T) < χ_melt(T)] under the calibrated σ, t_dissolve is the point estimate. T_m⁰, ΔH_u, V_u come from the polymer names
 table (literature values, each row citing its source) or from the caller for a SMILES polymer.
 """
 
@@ -75,6 +77,16 @@ def solvent_molar_volume(smiles: str) -> float:
     mol = Chem.AddHs(mol)
     volume = sum(_MCGOWAN.get(a.GetAtomicNum(), 20.0) for a in mol.GetAtoms()) - 6.56 * mol.GetNumBonds()
     return LIQUID_PER_MCGOWAN * max(volume, 5.0)
+
+
+def melting_critical_chi(props: CrystallineProperties, temperature_k: float, solvent_volume: float) -> float:
+    """χ_melt(T) = 1 − (ΔH_u/R)(V_s/V_u)(1/T − 1/T_m⁰): the crystals melt in the pure solvent (φ_s → 1) iff χ(T) < χ_melt(T).
+
+    Above T_m⁰ it exceeds 1 (the crystals melt whatever χ); far below it falls steeply.
+    """
+    if not (temperature_k > 0 and solvent_volume > 0):
+        raise InvalidCrystallineError(f"χ_melt needs T > 0 K and a positive solvent volume, got {temperature_k!r} K, {solvent_volume!r} cm³/mol")
+    return 1.0 - props.dhu_kj_mol / GAS_CONSTANT * solvent_volume / props.vu_cm3_mol * (1.0 / temperature_k - 1.0 / props.tm0_k)
 
 
 def dissolution_temperature(props: CrystallineProperties, a: float, b: float, solvent_volume: float) -> float:

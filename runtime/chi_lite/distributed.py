@@ -32,7 +32,7 @@ from .answer import LONG_CHAIN_CHI_CRITICAL
 from .flory_huggins import check_chain_length, critical_chi
 from .library import LibraryRow, iter_chunks
 from .parquet_library import ParquetPart, is_parquet, parquet_parts, read_part
-from .predictor import check_same_model
+from .loaded import check_same_model
 from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking, screen_scores
 from .units import to_kelvin
 from .verdict import VerdictModel
@@ -106,7 +106,7 @@ def worker_screener(model_dir: str | None, threads: int | None, model_sha256: st
     if screener is None:
         screener = Screener(model_dir, threads=threads)
         _WORKER_SCREENERS[key] = screener
-    check_same_model(screener.predictor.artifact, model_sha256)
+    check_same_model(screener.loaded.artifact, model_sha256)
     return screener
 
 
@@ -332,12 +332,12 @@ def screen(
     model_arg, threads, _ = local._load_args
     if not polymers:
         raise ChiLiteError("give at least one polymer")
-    resolved = [local.polymer_embedding(p) for p in polymers]
+    resolved = [local.scorer(p, t) for p in polymers]
     labels = [p if isinstance(p, str) else getattr(p, "label", str(p)) for p in polymers]  # a calibrated profile: its label
-    sha = local.predictor.artifact.sha256
+    sha = local.loaded.sha256
     job = ScreenJob(
-        scorers=tuple(local.model.scorer(emb, t, local._polymer_novelty(smiles)) for smiles, emb in resolved), labels=tuple(labels),
-        with_p=local.report_p_miscible, verdict=local.predictor.answer_context.verdict, chain_length=chain_length,
+        scorers=tuple(scorer for _, scorer in resolved), labels=tuple(labels),
+        with_p=local.report_p_miscible, verdict=local.loaded.answer_context.verdict, chain_length=chain_length,
         chi_critical=LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length),
         top=0 if (top is None and output is not None) else top, sort=sort,
         model_dir=None if model_arg is None else str(Path(model_arg).resolve()), model_sha256=sha, threads=threads,

@@ -47,7 +47,7 @@ class DomainFacts:
     polymers: frozenset[str] = frozenset()
     solvents: frozenset[str] = frozenset()
     temperature_k: tuple[float, float] | None = None
-    novelty: dict[str, dict[str, float]] = field(default_factory=dict)  # role → {"near": d, "out": d}
+    novelty: dict[str, dict[str, float]] = field(default_factory=dict)  # role → {"near": d, "out": d} ("out" optional)
 
     @classmethod
     def from_manifest(cls, section: dict[str, Any] | None) -> "DomainFacts | None":
@@ -102,10 +102,11 @@ def assess(
         limits = facts.novelty.get(role)
         if distance is None or not limits or not math.isfinite(distance):
             continue
-        if distance > limits["out"]:
+        out = limits.get("out")  # absent when novelty did not predict the error on grouped CV
+        if out is not None and distance > out:
             level = "out"
-            reasons.append(f"{role} far from every training molecule (novelty {distance:.2f} > {limits['out']:.2f})")
-        elif distance > limits["near"]:
+            reasons.append(f"{role} far from every training molecule (novelty {distance:.2f} > {out:.2f})")
+        elif "near" in limits and distance > limits["near"]:
             level = _worse(level, "near")
             reasons.append(f"{role} unlike the training molecules (novelty {distance:.2f})")
     if facts.temperature_k is not None:

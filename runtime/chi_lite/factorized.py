@@ -220,12 +220,16 @@ class FactorizedModel:
 
     def embed_polymers(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N, K, 2Z)."""
-        return self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})[0]
+        return self.encode_polymers(descriptors)[0]
 
     def polymer_novelty(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, P) raw descriptors → (N,) distance to the nearest χ-training polymer (0 for older models)."""
+        return self.encode_polymers(descriptors)[1]
+
+    def encode_polymers(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, P) raw descriptors → embeddings (N, K, 2Z) and novelties (N,) in one encoder run (0 for older models)."""
         outputs = self.polymer_session.run(None, {contract.POLYMER_INPUT: descriptors.astype(np.float32)})
-        return outputs[1] if len(outputs) > 1 else np.zeros(len(descriptors), dtype=np.float32)
+        return outputs[0], outputs[1] if len(outputs) > 1 else np.zeros(len(descriptors), dtype=np.float32)
 
     def embed_solvents(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, S) raw descriptors → (N, K, 2Z)."""

@@ -241,29 +241,3 @@ def critical_temperature(a: float, b: float, n: float, tmin_k: float, tmax_k: fl
     mid = 0.5 * (tmin_k + tmax_k)  # no crossing inside: χ − χ_c keeps one sign over the range
     miscible = a + b / mid < chi_c
     return CriticalTemperature("always miscible" if miscible else "never miscible", tc, kind, chi_c)
-
-
-@dataclass(frozen=True)
-class MiscibilityVerdict:
-    """Flory–Huggins reading of one χ ± σ at chain length N: miscible at every composition or not."""
-
-    chain_length: float
-    chi_critical: float
-    miscible: bool  # χ < χ_c(N)
-    p_miscible_fh: float  # P[χ < χ_c(N)] under the ensemble's normal spread
-
-    def to_dict(self) -> dict[str, float | bool]:
-        """The verdict's output fields, ready for JSON or CSV."""
-        return {
-            "chain_length": self.chain_length,
-            "chi_critical": self.chi_critical,
-            "miscible": self.miscible,
-            "p_miscible_fh": self.p_miscible_fh,
-        }
-
-
-def miscibility_verdict(chi: float, chi_std: float, n: float) -> MiscibilityVerdict:
-    """χ_c(N), whether χ is below it, and the probability that it is."""
-    n = check_chain_length(n)
-    chi_c = critical_chi(n)
-    return MiscibilityVerdict(n, chi_c, bool(chi < chi_c), float(miscibility_probability(chi, chi_std, n)))

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 
-from . import contract
-from .artifact import Artifact, load_artifact
+from .answer import MiscibilityVerdict, verdict_fields
 from .config import ModelManifest
-from .errors import ArtifactError, ChiLiteError
-from .featurize.featurizer import Featurizer
-from .answer import AnswerContext, verdict_fields
 from .crystalline import CrystallineProperties
-from .flory_huggins import MiscibilityVerdict, miscibility_verdict
+from .errors import ChiLiteError
+from .loaded import GraphOutputs, LoadedModel, check_same_model  # noqa: F401 (check_same_model: re-exported for callers)
 from .names import resolve_polymer, resolve_solvent, typed_name
 from .phase import PhaseDiagram, build_phase_diagram
+from .uncertainty import calibrated_std
 from .units import KELVIN_OFFSET, check_chain_length, to_kelvin
-from .uncertainty import calibrated_std, is_calibrated
 
 if TYPE_CHECKING:
     from .factorized import FactorizedModel
+    from .featurize.featurizer import Featurizer
     from .profile import PolymerProfile
 
 Polymer = Union[str, "PolymerProfile"]  # a name, a repeat-unit SMILES, or a calibrated profile
 
 _BATCH_ROWS = 4096  # rows per onnxruntime call: bounds memory on huge batch files
-_CACHE_SIZE = 8192  # descriptor vectors kept per role
+_HIDDEN = ("polymer_novelty", "solvent_novelty", "_answer_at")  # carried, not output fields
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,8 @@ class ChiPrediction:
     # models exported before they existed. Not in to_dict: the domain fields report them.
     polymer_novelty: float | None = None
     solvent_novelty: float | None = None
+    # The answer layer's verdict as a function of chain length (set by the predictor): miscibility(N).
+    _answer_at: Callable[[float | None], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def temperature_c(self) -> float:
@@ -73,8 +72,7 @@ class ChiPrediction:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field plus temperature_c, ready for JSON or CSV; p_classifier only when the model has one."""
-        out = asdict(self)
-        del out["polymer_novelty"], out["solvent_novelty"]
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _HIDDEN}
         for optional in ("p_classifier", "polymer_name", "solvent_name"):
             if out[optional] is None:
                 del out[optional]
@@ -82,8 +80,12 @@ class ChiPrediction:
         return out
 
     def miscibility(self, chain_length: float) -> MiscibilityVerdict:
-        """Flory–Huggins verdict at chain length N: χ_c(N), miscible (χ < χ_c) and its probability."""
-        return miscibility_verdict(self.chi, self.chi_std, chain_length)
+        """The one verdict at chain length N: the p_miscible predict(..., chain_length=N) would report."""
+        n = check_chain_length(chain_length)
+        if self._answer_at is None:
+            raise ChiLiteError("this ChiPrediction was built by hand: ask ChiPredictor.predict(..., chain_length=N) instead")
+        answer = self._answer_at(n)
+        return MiscibilityVerdict(n, answer["chi_critical"], answer["p_miscible"], answer["miscible"], answer["verdict"])
 
 
 @dataclass(frozen=True)
@@ -102,120 +104,70 @@ class PairOutcome:
         return self.error is None
 
 
-def check_same_model(artifact: Artifact, expected_sha256: str) -> None:
-    """A reloaded model (another process or machine) must be the one that was pickled or named."""
-    if artifact.sha256 != expected_sha256:
-        raise ArtifactError(
-            f"the model in {artifact.directory} has sha256 {artifact.sha256[:12]}…, expected {expected_sha256[:12]}…: "
-            "install the same chi-lite wheel (or --model directory) everywhere"
-        )
-
-
-class _LRU(OrderedDict):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def get_or_compute(self, key: str, compute: Callable[[str], np.ndarray]) -> np.ndarray:
-        value = self.get(key)
-        if value is None:
-            value = compute(key)
-            self[key] = value
-            if len(self) > self.size:
-                self.popitem(last=False)
-        else:
-            self.move_to_end(key)
-        return value
-
-
 class ChiPredictor:
-    """A loaded, verified model. Build once, call many times; not tied to a thread."""
+    """Predictions over one loaded model (chi_lite.loaded). Build once, call many times; not tied to a thread."""
 
-    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None) -> None:
-        """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads."""
-        self._load_args = (None if model_dir is None else str(model_dir), threads)
-        self.artifact: Artifact = load_artifact(model_dir)
-        self.featurizer = Featurizer(self.artifact.manifest.featurizer)
-        self._session = self.artifact.open_graph(self.artifact.manifest.model_file, threads)
-        self._threads = threads
-        self._check_signature()
-        self._polymers = _LRU(_CACHE_SIZE)
-        self._solvents = _LRU(_CACHE_SIZE)
-        self.answer_context = AnswerContext.from_manifest(self.artifact.manifest, self.reports_miscibility)
+    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None,
+                 model: LoadedModel | None = None) -> None:
+        """Load ``model_dir`` (default: the shipped model) with ``threads`` onnxruntime threads, or view ``model``.
+
+        Given a LoadedModel (e.g. a Screener's ``loaded``), nothing is loaded again. Loading a model
+        here builds and checks its whole-model graph at once, so a broken model fails at load.
+        """
+        if model is not None:
+            self.loaded = model
+        else:
+            self.loaded = LoadedModel(model_dir, threads=threads)
+            self.loaded.graph  # noqa: B018 (a predictor runs it: verify now, not at the first question)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle as (model directory, threads, model hash): sessions do not travel, the model is reloaded."""
-        return {"load_args": self._load_args, "sha256": self.artifact.sha256}
+        return self.loaded.__getstate__()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Reload and re-verify the model; refuse one whose hash differs from the pickled predictor's."""
-        model_dir, threads = state["load_args"]
-        self.__init__(model_dir, threads=threads)
-        check_same_model(self.artifact, state["sha256"])
+        self.loaded = LoadedModel.__new__(LoadedModel)
+        self.loaded.__setstate__(state)
 
-    def _check_signature(self) -> None:
-        """The graph's tensors must be the manifest's, and its input widths the vocabulary's."""
-        manifest = self.artifact.manifest
-        if tuple(manifest.inputs) != contract.MODEL_INPUTS:
-            raise ArtifactError(
-                f"{self.artifact.manifest_path} lists inputs {manifest.inputs}, this chi-lite reads {list(contract.MODEL_INPUTS)}: "
-                "the model was exported by another chi-lite version; reinstall or retrain (make train)"
-            )
-        self._inputs = dict(zip(("polymer", "solvent", "temperature"), manifest.inputs))
-        # A calibrated model outputs the raw spread and the novelties; chi_std = calibrated_std(...).
-        # Older graphs output the spread as chi_std and have no novelties.
-        self._uncertainty = manifest.uncertainty if is_calibrated(manifest.uncertainty) else None
-        spread = contract.SPREAD_OUTPUT if contract.SPREAD_OUTPUT in manifest.outputs else contract.LEGACY_SPREAD_OUTPUT
-        self._novelty = all(name in manifest.outputs for name in contract.NOVELTY_OUTPUTS)  # domain uses them too
-        wanted = (["chi", spread, "A", "B"] + (["p_miscible"] if self.reports_miscibility else [])
-                  + (list(contract.NOVELTY_OUTPUTS) if self._novelty else []))
-        found_outputs = {o.name for o in self._session.get_outputs()}
-        if not set(wanted) <= set(manifest.outputs) or not set(wanted) <= found_outputs:
-            missing = sorted(set(wanted) - (set(manifest.outputs) & found_outputs))
-            raise ArtifactError(f"{self.artifact.model_path} lacks output(s) {', '.join(missing)} that its manifest promises")
-        self._outputs = wanted
-        config = manifest.featurizer
-        expected = {
-            contract.POLYMER_INPUT: len(config.polymer_descriptors),
-            contract.SOLVENT_INPUT: len(config.solvent_descriptors),
-            contract.TEMPERATURE_INPUT: None,
-        }
-        found = {i.name: i.shape for i in self._session.get_inputs()}
-        if set(found) != set(expected):
-            raise ArtifactError(f"{self.artifact.model_path} has inputs {sorted(found)}, expected {sorted(expected)}")
-        for name, width in expected.items():
-            if width is not None and found[name][-1] != width:
-                raise ArtifactError(
-                    f"{self.artifact.model_path} expects {found[name][-1]} {name} but the manifest lists {width}: "
-                    "the manifest belongs to another model; retrain (make train) or reinstall"
-                )
+    @property
+    def artifact(self):
+        """The verified model files (directory, manifest, sha256)."""
+        return self.loaded.artifact
 
     @property
     def manifest(self) -> ModelManifest:
         """The loaded model's manifest (vocabulary, data hashes, metrics, versions)."""
-        return self.artifact.manifest
+        return self.loaded.manifest
+
+    @property
+    def featurizer(self) -> "Featurizer":
+        """The model's featurizer (frozen descriptor vocabulary)."""
+        return self.loaded.featurizer
+
+    @property
+    def answer_context(self):
+        """The verdict's stacking model and the domain facts (answer.AnswerContext)."""
+        return self.loaded.answer_context
 
     @property
     def reports_miscibility(self) -> bool:
-        """True when the model's miscibility head was trained, so predictions carry p_miscible."""
-        return bool(self.artifact.manifest.tasks.get("miscibility", False))
+        """True when the model's miscibility head was trained, so predictions carry p_classifier."""
+        return self.loaded.reports_miscibility
+
+    @property
+    def factorized(self) -> "FactorizedModel":
+        """The model's encoders and pair head, loaded on first use (calibration and profiles need them)."""
+        return self.loaded.factorized
 
     def polymer_descriptors(self, repeat_unit: str) -> np.ndarray:
         """Descriptors of a repeat unit's cyclic oligomer (cached by SMILES)."""
-        return self._polymers.get_or_compute(repeat_unit, self.featurizer.polymer)
+        return self.loaded.polymer_descriptors(repeat_unit)
 
     def solvent_descriptors(self, smiles: str) -> np.ndarray:
         """Descriptors of a solvent (cached by SMILES)."""
-        return self._solvents.get_or_compute(smiles, self.featurizer.solvent)
+        return self.loaded.solvent_descriptors(smiles)
 
     # ---- calibrated polymers (chi_lite.profile): χ from the profile's embedding, not the structure ----
-
-    @cached_property
-    def factorized(self) -> "FactorizedModel":
-        """The model's encoders and pair head, loaded on first use (calibration and profiles need them)."""
-        from .factorized import FactorizedModel
-
-        return FactorizedModel(self.artifact, self._threads)
 
     def solvent_embeddings(self, smiles: Sequence[str]) -> np.ndarray:
         """Solvent-encoder embeddings (n, K, 2Z) of solvent SMILES."""
@@ -255,23 +207,18 @@ class ChiPredictor:
         """χ and the verdict from the profile's embedding; the verdict and domain see its repeat unit."""
         profile = self.load_profile(profile)
         n = len(solvents)
-        embedding, solvent_novelty = self.factorized.encode_solvents(np.stack([self.solvent_descriptors(s) for s in solvents]))
-        outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), embedding, t)
-        chi, std, a, b, p = outputs[:5]
-        p_miscible = p if self.reports_miscibility else [None] * n
-        novelty_p = novelty_s = [None] * n
-        if self._novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry
-            novelty_p = np.repeat(self.factorized.polymer_novelty(self.polymer_descriptors(profile.smiles)[None, :]), n)
+        model = self.loaded.factorized
+        embedding, solvent_novelty = model.encode_solvents(np.stack([self.solvent_descriptors(s) for s in solvents]))
+        chi, std, a, b, p = model.pair_head(np.repeat(profile.embedding[None], n, axis=0), embedding, t)[:5]
+        novelty_p = novelty_s = None
+        if self.loaded.has_novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry
+            novelty_p = np.full(n, self.loaded.polymer_novelty(profile.smiles))
             novelty_s = solvent_novelty.reshape(n)
-            std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)
+            std = calibrated_std(std, novelty_p, novelty_s, self.loaded.uncertainty)
+        outputs = GraphOutputs(chi, std, a, b, p if self.reports_miscibility else None, novelty_p, novelty_s)
         typed = typed_solvents if typed_solvents is not None else solvents
-        raw = [
-            ChiPrediction(profile.smiles, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
-                          solvent_name=typed_name("solvents", ts),
-                          polymer_novelty=None if npol is None else float(npol), solvent_novelty=None if nsol is None else float(nsol))
-            for s, tk, c, sd, aa, bb, pm, ts, npol, nsol in zip(solvents, t, chi, std, a, b, p_miscible, typed, novelty_p, novelty_s)
-        ]
-        return [replace(r, polymer=profile.label) for r in self._with_verdict(raw, chain_length, None)]
+        answers = self._answers([profile.smiles] * n, solvents, t, outputs, [(None, ts) for ts in typed], chain_length)
+        return [replace(r, polymer=profile.label) for r in answers]
 
     def _is_profile(self, polymer: Any) -> bool:
         from .profile import PolymerProfile
@@ -386,39 +333,39 @@ class ChiPredictor:
         chain_length: float | None = None,
         crystalline: CrystallineProperties | None = None,
     ) -> list[ChiPrediction]:
-        """Run the graph and add the verdict; ``typed`` is what the user wrote for each pair, echoed when it was a name."""
-        outputs = self._session.run(
-            self._outputs,
-            {
-                self._inputs["polymer"]: xp.astype(np.float32),
-                self._inputs["solvent"]: xs.astype(np.float32),
-                self._inputs["temperature"]: t.astype(np.float32),
-            },
-        )
-        chi, std, a, b = outputs[:4]
-        p_miscible = outputs[4] if self.reports_miscibility else [None] * len(chi)
-        novelty_p = novelty_s = [None] * len(chi)
-        if self._novelty:
-            novelty_p, novelty_s = outputs[-2:]
-            std = calibrated_std(std, novelty_p, novelty_s, self._uncertainty)  # the spread itself when uncalibrated
-        raw = [
-            ChiPrediction(
-                p, s, float(tk), float(c), float(sd), float(aa), float(bb), None if pm is None else float(pm),
-                polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
-                polymer_novelty=None if npol is None else float(npol), solvent_novelty=None if nsol is None else float(nsol),
-            )
-            for p, s, tk, c, sd, aa, bb, pm, (tp, ts), npol, nsol
-            in zip(polymers, solvents, t, chi, std, a, b, p_miscible, typed, novelty_p, novelty_s)
-        ]
-        return self._with_verdict(raw, chain_length, crystalline)
+        """Run the whole-model graph on descriptors and answer each pair."""
+        return self._answers(polymers, solvents, t, self.loaded.graph.run(xp, xs, t), typed, chain_length, crystalline)
 
-    def _with_verdict(
-        self, raw: list[ChiPrediction], chain_length: float | None, crystalline: CrystallineProperties | None
+    def _answers(
+        self,
+        polymers: list[str],
+        solvents: list[str],
+        t: np.ndarray,
+        out: GraphOutputs,
+        typed: list[tuple[Any, Any]],
+        chain_length: float | None,
+        crystalline: CrystallineProperties | None = None,
     ) -> list[ChiPrediction]:
-        """The answer layer's fields (one verdict, t_dissolve, domain) on every raw prediction."""
-        return [
-            replace(r, **verdict_fields(self.answer_context, r.polymer, r.solvent, r.temperature_k, r.chi, r.chi_std,
-                                        r.A, r.B, r.p_classifier, chain_length, crystalline,
-                                        {"polymer": r.polymer_novelty, "solvent": r.solvent_novelty}))
-            for r in raw
-        ]
+        """Graph outputs → predictions with the answer layer's fields (the one place both paths meet).
+
+        ``typed`` is what the user wrote for each pair, echoed when it was a name. Every field of
+        an answer comes from answer.verdict_fields; a new output field goes there, not here.
+        """
+        n = len(polymers)
+        columns = zip(polymers, solvents, t, out.chi, out.chi_std, out.A, out.B, _optional(out.p_classifier, n), typed,
+                      _optional(out.polymer_novelty, n), _optional(out.solvent_novelty, n))
+        predictions = []
+        for p, s, tk, chi, std, a, b, pc, (tp, ts), npol, nsol in columns:
+            answer_at = partial(verdict_fields, self.answer_context, p, s, float(tk), float(chi), float(std), float(a), float(b),
+                                pc, crystalline=crystalline, novelty={"polymer": npol, "solvent": nsol})
+            predictions.append(ChiPrediction(
+                p, s, float(tk), float(chi), float(std), float(a), float(b), pc,
+                polymer_name=typed_name("polymers", tp), solvent_name=typed_name("solvents", ts),
+                polymer_novelty=npol, solvent_novelty=nsol, _answer_at=answer_at, **answer_at(chain_length),
+            ))
+        return predictions
+
+
+def _optional(values: np.ndarray | None, n: int) -> list[float | None]:
+    """An optional graph output as floats, or n Nones when the model lacks it."""
+    return [None] * n if values is None else [float(v) for v in values]

@@ -23,19 +23,22 @@ import numpy as np
 from .embedding_cache import MEMORY_ENTRIES, DiskCache, MemoryCache
 from .errors import ChiLiteError
 from .limits import MAX_SMILES_CHARS, LimitError, check_heavy_atoms, check_jobs, check_text_length
-from .factorized import FactorizedModel, PolymerScorer, solvent_features
-from .answer import LONG_CHAIN_CHI_CRITICAL, verdict_fields
+from .factorized import FactorizedModel, PolymerScorer
+from .answer import LONG_CHAIN_CHI_CRITICAL, VERDICT_COLUMNS, verdict_fields
 from .crystalline import known_crystalline
-from .flory_huggins import check_chain_length, critical_chi
+from .domain import canonical
+from .flory_huggins import critical_chi
 from .verdict import VerdictModel, probability_array
 from .featurize.featurizer import Featurizer
 from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
+from .loaded import LoadedModel, check_same_model
 from .names import lookup, resolve_polymer
-from .predictor import ChiPredictor, check_same_model, to_kelvin
+from .predictor import ChiPredictor
+from .units import check_chain_length, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
-SCREEN_ANSWER_COLUMNS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
+SCREEN_ANSWER_COLUMNS = tuple(VERDICT_COLUMNS)  # per polymer, after its chi and chi_std
 CHUNK_ROWS = 4096
 CACHED_READ_ROWS = 65536  # cached rows are two integers each: read them in big blocks
 
@@ -76,8 +79,12 @@ def _worker_descriptors(smiles: str) -> tuple[np.ndarray | None, str | None]:
         return None, str(exc)
 
 
-def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
-    """(canonical SMILES, mol, None) or (None, None, error) for one library entry (a name is looked up first)."""
+def _library_entry(raw: str) -> tuple[str | None, Any, str | None]:
+    """(canonical SMILES, mol, None) or (None, None, error) for one library entry (a name is looked up first).
+
+    The key is domain.canonical's, the one canonical form the runtime uses (domain and crystalline
+    lookups share its cache); the parsed molecule is kept for the descriptors.
+    """
     from rdkit import Chem
 
     entry = lookup("solvents", raw)
@@ -95,7 +102,7 @@ def _canonical(raw: str) -> tuple[str | None, Any, str | None]:
         return None, None, str(exc)
     if has_dummy_atom(mol):
         return None, None, f"solvent SMILES must not contain '*': {shown}"
-    return Chem.MolToSmiles(mol), mol, None
+    return canonical(smiles), mol, None
 
 
 def _refuse_unguarded_script() -> None:
@@ -164,16 +171,27 @@ def screen_scores(scorer: PolymerScorer, features: np.ndarray, with_p: bool, ver
 
 
 class Screener:
-    """Load a model once; screen libraries against polymers. ``jobs`` processes compute descriptors."""
+    """Screens libraries against polymers over one loaded model; ``jobs`` processes compute descriptors.
 
-    def __init__(self, model_dir: Path | str | None = None, *, threads: int | None = None, jobs: int = 1) -> None:
+    ``model_dir`` is a model directory (None: the shipped model), a ChiPredictor or a LoadedModel:
+    given a predictor, the screener shares its model (sessions, featurizer, caches) instead of
+    loading it again, and ``screener.predictor`` is a view over the same model.
+    """
+
+    def __init__(self, model_dir: Path | str | ChiPredictor | LoadedModel | None = None, *, threads: int | None = None,
+                 jobs: int = 1) -> None:
         check_jobs(jobs)
         if jobs > 1:
             _refuse_unguarded_script()
-        self._load_args = (None if model_dir is None else str(model_dir), threads, jobs)
-        self.predictor = ChiPredictor(model_dir, threads=threads)
-        self.model = FactorizedModel(self.predictor.artifact, threads)
-        self.memory = MemoryCache(self.predictor.artifact.sha256)
+        if isinstance(model_dir, ChiPredictor):
+            self.loaded = model_dir.loaded
+        elif isinstance(model_dir, LoadedModel):
+            self.loaded = model_dir
+        else:
+            self.loaded = LoadedModel(model_dir, threads=threads)
+        self.predictor = ChiPredictor(model=self.loaded)  # a view: builds nothing until it predicts
+        self.model: FactorizedModel = self.loaded.factorized  # what a screen runs: built now, so a broken model fails here
+        self.memory = MemoryCache(self.loaded.sha256)
         # raw library text → canonical SMILES (or error): libraries repeat molecules, and parsing
         # costs ~50 µs per row against ~1 µs for scoring it
         self._canonical: OrderedDict[str, tuple[str | None, Any, str | None]] = OrderedDict()
@@ -183,14 +201,17 @@ class Screener:
         self.descriptors_computed = 0
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle as (model directory, threads, jobs, model hash); caches and the pool stay behind."""
-        return {"load_args": self._load_args, "sha256": self.predictor.artifact.sha256}
+        """Pickle as the loaded model (directory, threads, hash) and jobs; caches and the pool stay behind."""
+        return {"loaded": self.loaded, "jobs": self.jobs}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Reload and re-verify the model (see ChiPredictor.__setstate__)."""
-        model_dir, threads, jobs = state["load_args"]
-        self.__init__(model_dir, threads=threads, jobs=jobs)
-        check_same_model(self.predictor.artifact, state["sha256"])
+        """The loaded model reloads and re-verifies itself (LoadedModel.__setstate__)."""
+        self.__init__(state["loaded"], jobs=state["jobs"])
+
+    @property
+    def _load_args(self) -> tuple[str | None, int | None, int]:
+        """(model directory, threads, jobs): how another process builds the same screener."""
+        return (*self.loaded.load_args, self.jobs)
 
     # -- context manager: the worker pool is closed on exit --
     def __enter__(self) -> "Screener":
@@ -207,21 +228,31 @@ class Screener:
 
     @property
     def report_p_miscible(self) -> bool:
-        """p_miscible is shown only for a model whose miscibility head was trained."""
-        return bool(self.predictor.manifest.tasks.get("miscibility", False))
+        """p_miscible stacks the classifier only for a model whose miscibility head was trained (LoadedModel)."""
+        return self.loaded.reports_miscibility
 
     def polymer_embedding(self, polymer: Any) -> tuple[str, np.ndarray]:
         """(repeat-unit SMILES, embedding (K, 2Z)) of a polymer name, SMILES or calibrated profile."""
-        if not isinstance(polymer, str):  # a PolymerProfile: its fitted sphere, checked against this model
-            profile = self.predictor.load_profile(polymer)
-            return profile.smiles, profile.embedding.astype(np.float32)
-        smiles = resolve_polymer(polymer)
-        descriptors = self.predictor.polymer_descriptors(smiles)
-        return smiles, self.model.embed_polymers(descriptors[None, :])[0]
+        smiles, embedding, _ = self._encode_polymer(polymer)
+        return smiles, embedding
 
-    def _polymer_novelty(self, smiles: str) -> float:
-        """Distance to the nearest χ-training polymer: the calibrated σ grows with it."""
-        return float(self.model.polymer_novelty(self.predictor.polymer_descriptors(smiles)[None, :])[0])
+    def scorer(self, polymer: Any, temperature_k: float) -> tuple[str, PolymerScorer]:
+        """(repeat-unit SMILES, linear scorer) of one polymer (name, SMILES or profile) at one temperature."""
+        smiles, embedding, novelty = self._encode_polymer(polymer)
+        return smiles, self.model.scorer(embedding, temperature_k, novelty)
+
+    def _encode_polymer(self, polymer: Any) -> tuple[str, np.ndarray, float]:
+        """(repeat-unit SMILES, embedding, novelty): one polymer-encoder run for a structure.
+
+        A profile's embedding is its fitted sphere (checked against this model); its novelty is its
+        structure's, since calibration moves the sphere, not the chemistry.
+        """
+        if not isinstance(polymer, str):
+            profile = self.predictor.load_profile(polymer)
+            return profile.smiles, profile.embedding.astype(np.float32), self.loaded.polymer_novelty(profile.smiles)
+        smiles = resolve_polymer(polymer)
+        embedding, novelty = self.model.encode_polymers(self.loaded.polymer_descriptors(smiles)[None, :])
+        return smiles, embedding[0], float(novelty[0])
 
     def solvent_features(self, smiles: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
         """(features (K·2Z,), None) or (None, error) per SMILES or name, in order; cached by canonical SMILES.
@@ -239,7 +270,7 @@ class Screener:
             if raw not in canon:
                 known = self._canonical.get(raw)
                 if known is None:
-                    known = _canonical(raw)
+                    known = _library_entry(raw)
                     if len(raw) <= MAX_SMILES_CHARS:  # over-long text is refused, never kept (serve runs for months)
                         self._canonical[raw] = (known[0], None, known[2])  # molecules are not kept
                     if len(self._canonical) > MEMORY_ENTRIES:
@@ -275,7 +306,7 @@ class Screener:
             else:
                 emb = self.memory.get(key)
                 if emb is None:  # evicted within this call (tiny cache): compute it again
-                    emb = self.model.solvent_features(self.predictor.featurizer.solvent(key)[None, :])[0]
+                    emb = self.model.solvent_features(self.loaded.featurizer.solvent(key)[None, :])[0]
                 out.append((emb, None, key))
         return out
 
@@ -284,7 +315,7 @@ class Screener:
             out = []
             for s, mol in zip(smiles, mols):
                 try:
-                    featurizer = self.predictor.featurizer
+                    featurizer = self.loaded.featurizer
                     out.append((featurizer.solvent_from_mol(mol, s) if mol is not None else featurizer.solvent(s), None))
                 except ChiLiteError as exc:
                     out.append((None, str(exc)))
@@ -295,7 +326,7 @@ class Screener:
             # without a main guard) breaks the executor, and the parent hears of it instead of waiting.
             self._pool = ProcessPoolExecutor(
                 self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.predictor.featurizer.config,),
+                initializer=_init_worker, initargs=(self.loaded.featurizer.config,),
             )
         try:
             return list(self._pool.map(_worker_descriptors, smiles, chunksize=max(1, len(smiles) // (4 * self.jobs))))
@@ -333,8 +364,8 @@ class Screener:
         if top is not None and top < 1:
             raise ChiLiteError(f"top must be at least 1 (got {top})")
         t = to_kelvin(temperature, kelvin)
-        resolved = [self.polymer_embedding(p) for p in polymers]
-        scorers = [self.model.scorer(emb, t, self._polymer_novelty(smiles)) for smiles, emb in resolved]
+        resolved = [self.scorer(p, t) for p in polymers]
+        scorers = [scorer for _, scorer in resolved]
         info = describe(library)
         result = ScreenResult(
             polymers=[p if isinstance(p, str) else p.label for p in polymers], polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,
@@ -343,14 +374,14 @@ class Screener:
         ranking = _Ranking(top, sort)
         chi_c = LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length)
         before = self.descriptors_computed
-        disk = DiskCache(Path(cache), self.predictor.artifact.sha256, info.sha256, self.model.feature_width) if cache else None
+        disk = DiskCache(Path(cache), self.loaded.sha256, info.sha256, self.model.feature_width) if cache else None
 
         def score(lines, smiles, names, features) -> None:
             if len(lines):
                 with_p = result.report_p_miscible
                 scores = []
                 for scorer in scorers:
-                    scores.append(screen_scores(scorer, features, with_p, self.predictor.answer_context.verdict, chi_c))
+                    scores.append(screen_scores(scorer, features, with_p, self.loaded.answer_context.verdict, chi_c))
                 ranking.add(lines, smiles, names, scores)
 
         ranked = None
@@ -415,7 +446,7 @@ class Screener:
         """Ranked rows with each polymer's χ, σ and answer fields (answer.verdict_fields, as predict)."""
         rows = []
         several = len(result.polymers) > 1
-        context = self.predictor.answer_context
+        context = self.loaded.answer_context
         for rank, (line, smiles, name, scores) in enumerate(ranked, start=1):
             row: dict[str, Any] = {"rank": rank, "name": name, "smiles": smiles, "line": line}
             for label, polymer, (chi, std, _, p) in zip(result.polymers, result.polymer_smiles, scores):

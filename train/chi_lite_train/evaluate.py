@@ -190,7 +190,8 @@ def cross_validate_miscibility(
             exp, cosmo, config, labels=labels.drop(labels.index[test_pos]), hansen=data.hansen
         )
         pred = predict_frame(ensemble, vocabulary, test.assign(temp_k=ROOM_TEMPERATURE_K))
-        frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"], chi_std=pred["std"])
+        frame = test[["polymer", "solvent", "label"]].assign(p_miscible=pred["p_miscible"], chi=pred["pred"], chi_std=pred["std"],
+                                                             polymer_novelty=pred["polymer_novelty"], solvent_novelty=pred["solvent_novelty"])
         predictions.append(frame)
         fold_metrics.append(classification_metrics(frame["label"], frame["p_miscible"], 0.5))
         log(f"fold {k + 1}/{n_folds}: accuracy {fold_metrics[-1]['accuracy']:.3f}, AUC {fold_metrics[-1]['roc_auc']:.3f} "
@@ -208,7 +209,7 @@ def cross_validate_miscibility(
         "folds": fold_metrics,
         "predictions": [
             {"polymer": r.polymer, "solvent": r.solvent, "label": int(r.label), "p_miscible": float(r.p_miscible), "chi": float(r.chi),
-             "chi_std": float(r.chi_std)}
+             "chi_std": float(r.chi_std), "polymer_novelty": float(r.polymer_novelty), "solvent_novelty": float(r.solvent_novelty)}
             for r in pooled.itertuples()
         ],
     }

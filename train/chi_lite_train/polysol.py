@@ -1,9 +1,13 @@
-"""PolySol monomers → repeat units with two '*', by a fixed, ordered set of polymerization rules.
+"""PolySol polymers → repeat units with two '*': from the structure-based name, else by polymerization rules.
 
-PolySol gives each polymer as the SMILES of its monomer. The rules below are tried in order and
-the first that applies exactly once wins; a monomer that matches no rule, or one rule at more
-than one site, is left unconverted with the reason (``chi-lite-train polysol-report`` lists them).
-Every repeat unit is checked with the runtime's own parser and ring builder.
+PolySol gives each polymer a name and the SMILES of its "monomer". Many of those SMILES are not
+monomers: end-capped repeat units (``CCCCO`` for poly(oxytetramethylene)), radicals or ketenes
+written from the name by a tool. So a structure-based name ("poly(oxyethylene)",
+"poly(iminoadipoyliminohexamethylene)") is read first (``polysol_names``): it states the repeat
+unit. Otherwise the SMILES rules below are tried in order and the first that applies exactly once
+wins; a monomer that matches no rule, or one rule at more than one site, is left unconverted with
+the reason (``chi-lite-train polysol-report`` lists them). Every repeat unit is checked with the
+runtime's own parser, ring builder and polymer check.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Callable
 from rdkit import Chem
 
 from chi_lite.errors import ChiLiteError
+from chi_lite.featurize.chemistry import check_polymer
 from chi_lite.featurize.oligomer import cyclic_oligomer, parse_repeat_unit, parse_smiles
 
 from .data import canonical
+from .polysol_names import NameNotRead, candidate_repeat_units, capped, polymer_key
 
 POLYSOL_FILE = "polysol/polysol_homopolymers.csv"
 STAR = 0
@@ -33,6 +39,7 @@ _CARBODIIMIDE = Chem.MolFromSmarts("[N;!R](-[#6])=[C;!R]=[N;!R]-[#6]")
 _ALDEHYDE = Chem.MolFromSmarts("[$([CH2]=[OX1]),$([CX3H1](=[OX1])[CX4])]=[OX1]")
 _OXAZOLINE = Chem.MolFromSmarts("[#6]-[C;R1]1=[N;R1][CH2;R1][CH2;R1][O;R1]1")
 _ACID = Chem.MolFromSmarts("[CX3](=O)[OX2H1]")
+_ARYL_NH2 = Chem.MolFromSmarts("[NX3H2]-c1ccccc1")
 _NUCLEOPHILE = Chem.MolFromSmarts("[$([OX2H1][#6;!$(C=O)]),$([NX3;H2,H1;!$(NC=O)][#6])]")
 # Ring bonds a ring-opening polymerization breaks: acyl–O (lactones, cyclic carbonates and
 # esters), acyl–N (lactams), then C–O (cyclic ethers and acetals).
@@ -259,6 +266,27 @@ def rule_ab_condensation(mol: Chem.Mol) -> str | None:
     return _finish(rw)
 
 
+def rule_aniline(mol: Chem.Mol) -> str | None:
+    """Oxidative coupling of an aniline, N to the free para carbon: Ar–NH2 → *N–C6H4–* (leucoemeraldine form).
+
+    Only for one primary amine on a benzene ring whose para carbon carries a hydrogen; polyaniline's
+    oxidized (emeraldine) units differ by two hydrogens per ring, the fully reduced form is the unit.
+    """
+    sites = []
+    for n, c1, *_ in mol.GetSubstructMatches(_ARYL_NH2):
+        ring = next(r for r in mol.GetRingInfo().AtomRings() if c1 in r and len(r) == 6)
+        para = ring[(ring.index(c1) + 3) % 6]
+        atom = mol.GetAtomWithIdx(para)
+        if atom.GetAtomicNum() == 6 and atom.GetTotalNumHs() == 1:
+            sites.append((n, para))
+    if len(mol.GetSubstructMatches(_ARYL_NH2)) != 1 or len(sites) != 1:
+        return None
+    rw = Chem.RWMol(mol)
+    for atom in sites[0]:
+        _add_star(rw, atom)
+    return _finish(rw)
+
+
 # Order matters: C=C chemistry before ring opening (N-vinylpyrrolidone is a vinyl monomer),
 # dienes before single C=C, and the carbonyl additions last.
 RULES: list[tuple[str, Callable[[Chem.Mol], str | None]]] = [
@@ -271,6 +299,7 @@ RULES: list[tuple[str, Callable[[Chem.Mol], str | None]]] = [
     ("ring opening", rule_ring_opening),
     ("aldehyde addition", rule_aldehyde),
     ("AB condensation", rule_ab_condensation),
+    ("aniline coupling", rule_aniline),
 ]
 
 
@@ -280,6 +309,16 @@ def _check_atoms(mol: Chem.Mol) -> None:
             raise NoRule(f"radical on {atom.GetSymbol()} (not a real monomer)")
         if atom.GetFormalCharge():
             raise NoRule("charged atoms (salt or zwitterion)")
+
+
+def _check_unit(unit: str, rule: str) -> None:
+    """The runtime must accept the unit: two singly bonded '*', a ring oligomer, no radical or net charge."""
+    try:
+        parse_repeat_unit(unit)
+        cyclic_oligomer(unit, 4, explicit_hydrogens=False)
+        check_polymer(unit)
+    except ChiLiteError as exc:
+        raise NoRule(f"{rule} gives a unit the runtime refuses: {exc}") from None
 
 
 def monomer_to_repeat_unit(monomer: str) -> Conversion:
@@ -294,19 +333,65 @@ def monomer_to_repeat_unit(monomer: str) -> Conversion:
             unit = rule(mol)
             if unit is None:
                 continue
-            try:
-                parse_repeat_unit(unit)
-                cyclic_oligomer(unit, 4, explicit_hydrogens=False)
-            except ChiLiteError as exc:
-                raise NoRule(f"{name} gives a unit the runtime refuses: {exc}") from None
+            _check_unit(unit, name)
             return Conversion(monomer, unit, name)
     except NoRule as exc:
         return Conversion(monomer, None, None, str(exc))
     return Conversion(
         monomer, None, None,
-        "no polymerizable group (no C=C, C≡C, N=C=O, N=C=N, openable ring, aldehyde or AB acid); "
+        "no polymerizable group (no C=C, C≡C, N=C=O, N=C=N, openable ring, aldehyde, AB acid or aniline); "
         "often an end-capped repeat unit rather than a monomer",
     )
+
+
+NAME_CAPPED = "name = end-capped SMILES"
+NAME_RULE = "name = monomer rule"
+NAME_ONLY = "name (SMILES differs)"
+
+
+def _same_molecule(a: str, b: str) -> bool:
+    """Equal constitution (stereo ignored); False when either does not parse."""
+    mols = [Chem.MolFromSmiles(x) for x in (a, b)]
+    return all(m is not None for m in mols) and len({Chem.MolToSmiles(m, isomericSmiles=False) for m in mols}) == 1
+
+
+def _is_capped_form(unit: str, monomer: str) -> bool:
+    try:
+        return _same_molecule(capped(unit), monomer)
+    except Chem.rdchem.MolSanitizeException:
+        return False
+
+
+def polymer_to_repeat_unit(name: str, monomer: str) -> Conversion:
+    """The repeat unit a structure-based name states, else the monomer rules (``monomer_to_repeat_unit``).
+
+    The rule says how the monomer SMILES relates to the name's unit: it is the same unit with
+    hydrogen ends (``NAME_CAPPED``), a monomer whose rule gives the same polymer (``NAME_RULE``),
+    or something else (``NAME_ONLY``: the name wins, PolySol's SMILES were written from the names).
+    A name with an unsymmetrical subunit and no direction (oxycarbonyl-1,2-propylene) reads as two
+    polymers; the SMILES must then pick one, or the polymer is refused.
+    """
+    from_smiles = monomer_to_repeat_unit(monomer)
+    try:
+        candidates = candidate_repeat_units(name)
+    except NameNotRead:
+        return from_smiles
+    as_capped = [u for u in candidates if _is_capped_form(u, monomer)]
+    as_rule = [u for u in candidates if from_smiles.ok and polymer_key(u) == polymer_key(from_smiles.repeat_unit)]
+    if as_capped and len(as_capped) == 1:
+        unit, rule = as_capped[0], NAME_CAPPED
+    elif as_rule and len(as_rule) == 1:
+        unit, rule = as_rule[0], NAME_RULE
+    elif len(candidates) == 1:
+        unit, rule = candidates[0], NAME_ONLY
+    else:
+        return Conversion(monomer, None, None, f"the name reads as {len(candidates)} polymers (unsymmetrical subunit, "
+                                               "no direction) and the monomer SMILES picks none")
+    try:
+        _check_unit(unit, rule)
+    except NoRule as exc:
+        return Conversion(monomer, None, None, str(exc))
+    return Conversion(monomer, unit, rule)
 
 
 def load_polysol(data_dir: Path):
@@ -323,15 +408,16 @@ def load_polysol(data_dir: Path):
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: pass --data-dir pointing at shared/data")
     raw = pd.read_csv(path, sep=";")
-    conversions = {m: monomer_to_repeat_unit(m) for m in raw["mono_smiles"].unique()}
+    pairs = list(zip(raw["polymer"], raw["mono_smiles"]))
+    conversions = {p: polymer_to_repeat_unit(*p) for p in dict.fromkeys(pairs)}
     solvents = {s: canonical(s) for s in raw["solvent_smiles"].unique()}
     rows = pd.DataFrame(
         {
             "polymer_name": raw["polymer"],
             "monomer": raw["mono_smiles"],
-            "polymer": raw["mono_smiles"].map(lambda m: conversions[m].repeat_unit),
-            "rule": raw["mono_smiles"].map(lambda m: conversions[m].rule),
-            "reason": raw["mono_smiles"].map(lambda m: conversions[m].reason),
+            "polymer": [conversions[p].repeat_unit for p in pairs],
+            "rule": [conversions[p].rule for p in pairs],
+            "reason": [conversions[p].reason for p in pairs],
             "solvent": raw["solvent_smiles"].map(solvents),
             "label": raw["solvent_characteristic"].astype(int),
         }

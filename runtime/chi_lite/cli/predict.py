@@ -86,8 +86,8 @@ def predict(polymer, profile_path, solvent, temperature, kelvin, input_path, out
         raise click.UsageError("--output is for batch runs with --input")
     refuse_same_file(input=input_path, output=output_path)
 
-    from ..predictor import ChiPredictor, to_kelvin
-    from ..units import check_chain_length, kelvin_warning
+    from ..predictor import ChiPredictor
+    from ..units import check_chain_length, kelvin_warning, to_kelvin
 
     if chain_length is not None:
         chain_length = check_chain_length(chain_length)

@@ -74,7 +74,7 @@ def screen(polymer_list, profile_paths, polymers_file, library, temperature, kel
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
 
     from ..library import describe
-    from ..predictor import to_kelvin
+    from ..units import to_kelvin
     from ..screening import Screener
 
     from ..flory_huggins import check_chain_length

@@ -90,6 +90,12 @@ def _labels_outside(labels: pd.DataFrame, test_keys: pd.DataFrame, train_keys: p
     return labels[keep]
 
 
+def hansen_outside(hansen: dict[str, tuple[float, float, float]], test: pd.DataFrame, train: pd.DataFrame) -> dict:
+    """The Hansen table without the solvents a fold holds out entirely (their δ must not train the encoder)."""
+    held = {canonical(s) for s in set(test["solvent"]) - set(train["solvent"])}
+    return {k: v for k, v in hansen.items() if k not in held}
+
+
 def scheme_folds(data: ChiData, scheme: str, n_folds: int, seed: int) -> list[np.ndarray]:
     """Grouped folds of the experimental rows: by pair, polymer or solvent."""
     if scheme not in SCHEMES:
@@ -131,7 +137,7 @@ def cross_validate(
         test = exp.iloc[test_pos]
         train, cosmo = fold_training_rows(data, test_pos)
         ensemble, vocabulary, _ = train_ensemble(
-            train, cosmo, config, hansen=data.hansen,
+            train, cosmo, config, hansen=hansen_outside(data.hansen, test, train),
             labels=None if keys is None else _labels_outside(labels, keys.iloc[test_pos], keys.drop(keys.index[test_pos])),
         )
         pred = predict_frame(ensemble, vocabulary, test)

@@ -76,14 +76,23 @@ def choose_vocabulary(
     polymer_family: str = "all",
     solvent_family: str = "all",
     group_contribution: bool = True,
+    required: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> FeaturizerConfig:
-    """The descriptors of each role's family that vary across the training molecules (gc_* unless turned off)."""
+    """The descriptors of each role's family that vary across the training molecules (gc_* unless turned off).
+
+    ``required`` (polymer names, solvent names) are kept even where constant: the model reads them raw.
+    """
     if not group_contribution:
         kept = [j for j, n in enumerate(names) if not n.startswith("gc_")]
         names, polymers, solvents = [names[j] for j in kept], polymers[:, kept], solvents[:, kept]
+    need_p, need_s = required or ((), ())
+
+    def with_required(chosen: list[str], need: Sequence[str]) -> list[str]:
+        return chosen + [n for n in need if n not in chosen]
+
     return FeaturizerConfig(
-        polymer_descriptors=_informative(polymers, names, polymer_family),
-        solvent_descriptors=_informative(solvents, names, solvent_family),
+        polymer_descriptors=with_required(_informative(polymers, names, polymer_family), need_p),
+        solvent_descriptors=with_required(_informative(solvents, names, solvent_family), need_s),
         oligomer_length=oligomer_length,
         rdkit_version=rdkit.__version__,
     )

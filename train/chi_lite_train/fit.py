@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from chi_lite.config import FeaturizerConfig
 
 from .features import candidate_matrices, choose_vocabulary, columns, row_matrices
-from .model import T_REF, ChiEnsemble, DescriptorScaler, SphereNet
+from .model import POLYMER_GC, SOLVENT_GC, T_REF, ChiEnsemble, DescriptorScaler, SphereNet, hansen_chi_excess
 
 
 @dataclass
@@ -46,11 +46,19 @@ class TrainConfig:
     # Issue 10 levers.
     activation: str = "sigmoid"  # encoder hidden activation: sigmoid (paper) | silu
     group_contribution: bool = True  # gc_* descriptors (Hoftyzer–Van Krevelen δ, Fedors V) in the vocabulary
+    hansen_chi: str = "off"  # Hansen–Flory–Huggins χ_H from gc_* δ: off | input (pair input) | baseline (network corrects it)
+    hansen_compounds: bool = False  # every Hansen-table compound joins the solvent encoder's δ target rows
 
     def __post_init__(self) -> None:
         from .features import FAMILIES
         from .model import ACTIVATIONS
 
+        from .model import HANSEN_CHI_MODES
+
+        if self.hansen_chi not in HANSEN_CHI_MODES:
+            raise ValueError(f"hansen_chi must be one of {', '.join(HANSEN_CHI_MODES)}, not {self.hansen_chi!r}")
+        if self.hansen_chi != "off" and not self.group_contribution:
+            raise ValueError("hansen_chi needs group_contribution (χ_H is computed from the gc_* δ)")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}")
 
@@ -110,6 +118,8 @@ class _Tensors:
     pair: np.ndarray
     hansen: torch.Tensor  # (solvents, 3) standardized δD, δP, δH; NaN where unknown
     labels: "_LabelTensors | None" = None
+    polymer_gc: torch.Tensor | None = None  # (polymers, 4) raw POLYMER_GC columns when χ_H is used
+    solvent_gc: torch.Tensor | None = None  # (solvents, 5) raw SOLVENT_GC columns
 
 
 @dataclass
@@ -141,9 +151,17 @@ def _embed(member: SphereNet, t: _Tensors, noise: float = 0.0) -> tuple[torch.Te
     return member.embed_polymer(xp), member.embed_solvent(xs)
 
 
+def _pair_hansen(t: _Tensors, p_index: torch.Tensor, s_index: torch.Tensor):
+    """(h, known) of χ_H for these pairs, or None when the model does not use it."""
+    if t.polymer_gc is None:
+        return None
+    return hansen_chi_excess(t.polymer_gc[p_index], t.solvent_gc[s_index])
+
+
 def _predict_scaled(member: SphereNet, t: _Tensors, mask: torch.Tensor, embedded=None) -> torch.Tensor:
     ep, es = embedded if embedded is not None else _embed(member, t)
-    out = member.pair_head(ep[t.p_index[mask]], es[t.s_index[mask]])
+    pi, si = t.p_index[mask], t.s_index[mask]
+    out = member.pair_head(ep[pi], es[si], _pair_hansen(t, pi, si))
     cosmo = t.is_cosmo[mask]
     a = torch.where(cosmo, out[:, 2], out[:, 0])
     b = torch.where(cosmo, out[:, 3], out[:, 1])
@@ -154,7 +172,8 @@ def _bce(member: SphereNet, t: _Tensors, mask: torch.Tensor, embedded) -> torch.
     """Weighted mean binary cross-entropy of the miscibility logit on the masked labels."""
     labels = t.labels
     ep, es = embedded
-    logits = member.pair_head(ep[labels.p_index[mask]], es[labels.s_index[mask]])[:, 4]
+    pi, si = labels.p_index[mask], labels.s_index[mask]
+    logits = member.pair_head(ep[pi], es[si], _pair_hansen(t, pi, si))[:, 4]
     w = labels.weight[mask]
     losses = F.binary_cross_entropy_with_logits(logits, labels.y[mask], reduction="none")
     return (w * losses).sum() / w.sum()
@@ -170,7 +189,7 @@ def _label_split(t: _Tensors, config: TrainConfig, rng: np.random.Generator) -> 
     return ~val, val
 
 
-def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet, dict[str, float]]:
+def train_member(t: _Tensors, config: TrainConfig, seed: int, chi_scale: float = 1.0) -> tuple[SphereNet, dict[str, float]]:
     """One member: hold out a random 10 % of experimental pairs (and their COSMO rows) for early stopping.
 
     With labels, 10 % of the labelled polymers are held out too, and early stopping watches
@@ -191,7 +210,8 @@ def train_member(t: _Tensors, config: TrainConfig, seed: int) -> tuple[SphereNet
     if fixed_steps and t.labels is not None and config.miscibility_weight > 0:
         label_masks = (torch.ones(len(t.labels.y), dtype=torch.bool), torch.zeros(len(t.labels.y), dtype=torch.bool))
 
-    member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent, config.activation)
+    member = SphereNet(t.polymers.shape[1], t.solvents.shape[1], config.latent, config.activation,
+                       config.hansen_chi, chi_scale)
     parameters = list(member.parameters())
     has_hansen = ~torch.isnan(t.hansen).any(dim=1)
     if config.hansen_weight > 0:  # a linear read-out, used in training only (not exported)
@@ -273,9 +293,12 @@ def train_ensemble(
     names, p_all, s_all = candidate_matrices(polymers, solvents, config.oligomer_length)
     if labels is not None:
         labels, polymers, solvents, p_all, s_all = _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config, log)
+    if config.hansen_compounds and hansen:
+        solvents, s_all = _add_hansen_compounds(hansen, solvents, s_all, p_all, names, config, log)
     vocabulary = choose_vocabulary(
         names, p_all, s_all, config.oligomer_length, config.polymer_features, config.solvent_features,
         group_contribution=config.group_contribution,
+        required=(POLYMER_GC, SOLVENT_GC) if config.hansen_chi != "off" else None,
     )
     p_raw = columns(p_all, names, vocabulary.polymer_descriptors)
     s_raw = columns(s_all, names, vocabulary.solvent_descriptors)
@@ -304,17 +327,24 @@ def train_ensemble(
             hansen=_hansen_targets(solvents, hansen or {}),
             labels=None if labels is None else _label_tensors(labels, p_pos, s_pos, config),
         )
+        if config.hansen_chi != "off":
+            tensors.polymer_gc = torch.tensor(columns(p_all, names, list(POLYMER_GC)), dtype=torch.float32)
+            tensors.solvent_gc = torch.tensor(columns(s_all, names, list(SOLVENT_GC)), dtype=torch.float32)
     members, member_info = [], []
     for k in range(config.members):
-        member, info = train_member(tensors, config, seed=config.seed * 1000 + k)
+        member, info = train_member(tensors, config, seed=config.seed * 1000 + k, chi_scale=chi_scale)
         members.append(member)
         member_info.append(info)
         log(f"member {k + 1}/{config.members}: best step {info['best_step']}, val loss {info['val_loss']:.3f}")
     # Novelty references: the molecules with experimental χ rows (standardized like the inputs).
     chi_p = sorted({p_pos[p] for p in exp["polymer"]})
     chi_s = sorted({s_pos[s] for s in exp["solvent"]})
+    gc_columns = None
+    if config.hansen_chi != "off":
+        gc_columns = ([vocabulary.polymer_descriptors.index(n) for n in POLYMER_GC],
+                      [vocabulary.solvent_descriptors.index(n) for n in SOLVENT_GC])
     ensemble = ChiEnsemble(p_scaler, s_scaler, members, chi_mean, chi_scale,
-                           tensors.polymers[chi_p], tensors.solvents[chi_s]).eval()
+                           tensors.polymers[chi_p], tensors.solvents[chi_s], gc_columns).eval()
     info = {
         "featurize_seconds": round(featurize_s, 2),
         "train_seconds": round(time.perf_counter() - started, 2),
@@ -352,6 +382,32 @@ def _add_label_molecules(labels, polymers, solvents, p_all, s_all, names, config
     polymers = polymers + [m for m, k in zip(new_p, keep_p) if k]
     solvents = solvents + [m for m, k in zip(new_s, keep_s) if k]
     return labels, polymers, solvents, np.vstack([p_all, p_new[keep_p]]), np.vstack([s_all, s_new[keep_s]])
+
+
+def _add_hansen_compounds(hansen, solvents, s_all, p_all, names, config, log):
+    """Every Hansen-table molecule not yet a solvent joins the solvent matrix as a δ-target row.
+
+    Keys are canonical SMILES (``hansen``'s keys); molecules whose descriptors are non-finite
+    where every χ molecule is finite are skipped (they would shrink the χ model's vocabulary).
+    The caller removes held-out molecules from ``hansen`` (grouped CV stays strict).
+    """
+    from .data import canonical
+
+    from chi_lite.errors import ChiLiteError
+
+    present = {canonical(s) for s in solvents}
+    new, rows = [], []
+    for key in sorted(k for k in hansen if k not in present):
+        try:  # the runtime refuses some (salts, radicals, non-finite descriptors): so does training
+            rows.append(candidate_matrices([], [key], config.oligomer_length)[2][0])
+        except ChiLiteError:
+            continue
+        new.append(key)
+    s_new = np.array(rows).reshape(len(new), len(names))
+    finite_before = np.all(np.isfinite(s_all), axis=0)
+    keep = np.all(np.isfinite(s_new[:, finite_before]), axis=1)
+    log(f"hansen compounds: {int(keep.sum())} added as δ-target rows ({int((~keep).sum())} skipped)")
+    return solvents + [m for m, k in zip(new, keep) if k], np.vstack([s_all, s_new[keep]])
 
 
 def _label_tensors(labels: pd.DataFrame, p_pos: dict[str, int], s_pos: dict[str, int], config: TrainConfig) -> _LabelTensors:

@@ -41,6 +41,27 @@ class DescriptorScaler(nn.Module):
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "silu": nn.SiLU}
 
+# Hansen–Flory–Huggins estimate (issue 10): χ_H(T) = 0.34 + V_s·R_a²/(R·T), from the featurizer's
+# group-contribution δ (gc_*). Its enthalpic part at T_REF, h = V_s·R_a²/(R·T_REF), enters the head
+# as a pair input ("input") or as a baseline the network corrects ("baseline").
+HANSEN_CHI_MODES = ("off", "input", "baseline")
+POLYMER_GC = ("gc_delta_d", "gc_delta_p", "gc_delta_h", "gc_coverage")
+SOLVENT_GC = ("gc_delta_d", "gc_delta_p", "gc_delta_h", "gc_coverage", "gc_molar_volume")
+GAS_CONSTANT_J = 8.314462618  # J/(mol K); δ² in MPa = J/cm³, V in cm³/mol
+CHI_H_CAP = 3.0  # χ units: beyond this the estimate only says "non-solvent"
+
+
+def hansen_chi_excess(polymer_gc: torch.Tensor, solvent_gc: torch.Tensor) -> torch.Tensor:
+    """(h, known) per pair: h = V_s·(4ΔδD² + ΔδP² + ΔδH²)/(R·T_REF), capped; 0 where a group is uncovered.
+
+    ``polymer_gc`` (N, 4) and ``solvent_gc`` (N, 5) are raw columns in POLYMER_GC / SOLVENT_GC order.
+    """
+    d = polymer_gc[:, :3] - solvent_gc[:, :3]
+    ra2 = 4.0 * d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2
+    known = ((polymer_gc[:, 3] >= 0.999) & (solvent_gc[:, 3] >= 0.999)).to(ra2.dtype)
+    h = torch.clamp(solvent_gc[:, 4] * ra2 / (GAS_CONSTANT_J * T_REF), 0.0, CHI_H_CAP)
+    return h * known, known
+
 
 def encoder(width_in: int, latent: int, activation: str = "sigmoid") -> nn.Sequential:
     """Three hidden layers (the paper's sigmoid, or SiLU) narrowing linearly from the input width to 2·Z."""
@@ -60,12 +81,15 @@ class SphereNet(nn.Module):
     measures how far apart the spheres are, and a linear head reads the tasks off it.
     """
 
-    def __init__(self, n_polymer: int, n_solvent: int, latent: int, activation: str = "sigmoid") -> None:
+    def __init__(self, n_polymer: int, n_solvent: int, latent: int, activation: str = "sigmoid",
+                 hansen_chi: str = "off", chi_scale: float = 1.0) -> None:
         super().__init__()
         self.latent = latent
+        self.hansen_chi = hansen_chi
         self.polymer_encoder = encoder(n_polymer, latent, activation)
         self.solvent_encoder = encoder(n_solvent, latent, activation)
-        self.head = nn.Linear(latent, N_HEAD_OUTPUTS)
+        self.head = nn.Linear(latent + (2 if hansen_chi == "input" else 0), N_HEAD_OUTPUTS)
+        self.chi_scale = float(chi_scale)  # χ_H baseline → standardized head units
 
     def embed_polymer(self, xp: torch.Tensor) -> torch.Tensor:
         return self.polymer_encoder(xp)
@@ -73,14 +97,23 @@ class SphereNet(nn.Module):
     def embed_solvent(self, xs: torch.Tensor) -> torch.Tensor:
         return self.solvent_encoder(xs)
 
-    def pair_head(self, ep: torch.Tensor, es: torch.Tensor) -> torch.Tensor:
+    def pair_head(self, ep: torch.Tensor, es: torch.Tensor, hansen: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Head outputs; ``hansen`` = (h, known) per pair when the model uses χ_H."""
         z = self.latent
         up, rp = ep[:, :z], ep[:, z:]
         us, rs = es[:, :z], es[:, z:]
-        return self.head((up - us) ** 2 - rp**2 - rs**2)
+        z0 = (up - us) ** 2 - rp**2 - rs**2
+        if self.hansen_chi == "input":
+            z0 = torch.cat([z0, hansen[0].unsqueeze(1), hansen[1].unsqueeze(1)], dim=1)
+        out = self.head(z0)
+        if self.hansen_chi == "baseline":  # χ += h·T_REF/T: the 1/T coefficients of both χ tasks
+            shift = hansen[0] / self.chi_scale
+            zero = torch.zeros_like(shift)
+            out = out + torch.stack([zero, shift, zero, shift, zero], dim=1)
+        return out
 
-    def forward(self, xp: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-        return self.pair_head(self.embed_polymer(xp), self.embed_solvent(xs))
+    def forward(self, xp: torch.Tensor, xs: torch.Tensor, hansen=None) -> torch.Tensor:
+        return self.pair_head(self.embed_polymer(xp), self.embed_solvent(xs), hansen)
 
 
 class Novelty(nn.Module):
@@ -112,6 +145,7 @@ class ChiEnsemble(nn.Module):
         chi_scale: float,
         polymer_reference: torch.Tensor | None = None,
         solvent_reference: torch.Tensor | None = None,
+        gc_columns: tuple[list[int], list[int]] | None = None,
     ) -> None:
         """``*_reference``: the χ-training molecules' standardized descriptors (default: one row at the mean)."""
         super().__init__()
@@ -121,13 +155,21 @@ class ChiEnsemble(nn.Module):
         self.solvent_novelty = Novelty(solvent_reference if solvent_reference is not None else torch.zeros(1, len(solvent_scaler.mean)))
         self.members = nn.ModuleList(members)
         self.register_buffer("chi_mean", torch.tensor(chi_mean, dtype=torch.float32))
-        self.register_buffer("chi_scale", torch.tensor(chi_scale, dtype=torch.float32))
+        self.chi_scale = float(chi_scale)  # χ_H baseline → standardized head units
         self.register_buffer("t_ref", torch.tensor(T_REF, dtype=torch.float32))
+        # Raw-input columns of POLYMER_GC / SOLVENT_GC (only when the members use χ_H).
+        self.gc_columns = gc_columns
+
+    def _hansen(self, polymer: torch.Tensor, solvent: torch.Tensor):
+        if self.gc_columns is None:
+            return None
+        return hansen_chi_excess(polymer[:, self.gc_columns[0]], solvent[:, self.gc_columns[1]])
 
     def member_heads(self, polymer: torch.Tensor, solvent: torch.Tensor) -> torch.Tensor:
         """Raw head outputs of every member, shape (members, batch, 5)."""
         xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
-        return torch.stack([m(xp, xs) for m in self.members])
+        hansen = self._hansen(polymer, solvent)
+        return torch.stack([m(xp, xs, hansen) for m in self.members])
 
     def member_coefficients(self, polymer: torch.Tensor, solvent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A and B of χ = A + B/T for every member, shape (members, batch)."""
@@ -141,7 +183,8 @@ class ChiEnsemble(nn.Module):
     def forward(self, polymer: torch.Tensor, solvent: torch.Tensor, temperature_k: torch.Tensor):
         """χ mean, spread, mean A and B, p_miscible = mean over members of sigmoid(logit), novelties."""
         xp, xs = self.polymer_scaler(polymer), self.solvent_scaler(solvent)
-        heads = torch.stack([m(xp, xs) for m in self.members])
+        hansen = self._hansen(polymer, solvent)
+        heads = torch.stack([m(xp, xs, hansen) for m in self.members])
         a, b = self._coefficients(heads)
         chi = a + b / temperature_k.unsqueeze(0)
         mean = chi.mean(dim=0)

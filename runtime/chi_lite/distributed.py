@@ -33,6 +33,7 @@ from .flory_huggins import check_chain_length, critical_chi
 from .library import LibraryRow, iter_chunks
 from .parquet_library import ParquetPart, is_parquet, parquet_parts, read_part
 from .predictor import check_same_model
+from .profile import shift_scorer
 from .screening import CHUNK_ROWS, SORT_KEYS, ScreenResult, Screener, _Ranking, screen_scores
 from .units import to_kelvin
 from .verdict import VerdictModel
@@ -336,7 +337,7 @@ def screen(
     labels = [p if isinstance(p, str) else getattr(p, "label", str(p)) for p in polymers]  # a calibrated profile: its label
     sha = local.predictor.artifact.sha256
     job = ScreenJob(
-        scorers=tuple(local.model.scorer(emb, t, local._polymer_novelty(smiles)) for smiles, emb in resolved), labels=tuple(labels),
+        scorers=tuple(shift_scorer(p, local.model.scorer(emb, t, local._polymer_novelty(smiles)), t) for p, (smiles, emb) in zip(polymers, resolved)), labels=tuple(labels),
         with_p=local.report_p_miscible, verdict=local.predictor.answer_context.verdict, chain_length=chain_length,
         chi_critical=LONG_CHAIN_CHI_CRITICAL if chain_length is None else critical_chi(chain_length),
         top=0 if (top is None and output is not None) else top, sort=sort,

@@ -258,6 +258,7 @@ class ChiPredictor:
         embedding, solvent_novelty = self.factorized.encode_solvents(np.stack([self.solvent_descriptors(s) for s in solvents]))
         outputs = self.factorized.pair_head(np.repeat(profile.embedding[None], n, axis=0), embedding, t)
         chi, std, a, b, p = outputs[:5]
+        chi, a, b = profile.shift(chi, a, b, t)  # the profile's χ offset (chi_lite.profile)
         p_miscible = p if self.reports_miscibility else [None] * n
         novelty_p = novelty_s = [None] * n
         if self._novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry

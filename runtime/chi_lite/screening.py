@@ -33,6 +33,7 @@ from .featurize.oligomer import _quiet_rdkit, has_dummy_atom, heavy_atoms
 from .library import LibraryRow, describe, iter_chunks
 from .names import lookup, resolve_polymer
 from .predictor import ChiPredictor, check_same_model, to_kelvin
+from .profile import shift_scorer
 
 SORT_KEYS = ("chi", "p_miscible")
 SCREEN_ANSWER_COLUMNS = ("chi_critical", "p_miscible", "miscible", "verdict", "t_dissolve_c", "domain", "domain_note")
@@ -334,7 +335,7 @@ class Screener:
             raise ChiLiteError(f"top must be at least 1 (got {top})")
         t = to_kelvin(temperature, kelvin)
         resolved = [self.polymer_embedding(p) for p in polymers]
-        scorers = [self.model.scorer(emb, t, self._polymer_novelty(smiles)) for smiles, emb in resolved]
+        scorers = [shift_scorer(p, self.model.scorer(emb, t, self._polymer_novelty(smiles)), t) for p, (smiles, emb) in zip(polymers, resolved)]
         info = describe(library)
         result = ScreenResult(
             polymers=[p if isinstance(p, str) else p.label for p in polymers], polymer_smiles=[s for s, _ in resolved], temperature_k=t, sort=sort,

@@ -365,6 +365,8 @@ def fewshot(data_dir: Path, config_path, members: int, folds: int, cache: Path, 
         "protocol": {"scheme": "polymers", "folds": folds, "split_seed": REPORT_SEED, "members": members,
                      "ks": list(KS), "draws": DRAWS, "draw_seed": DRAW_SEED, "fit": settings,
                      "settings_chosen_on_split_seed": TUNE_SEED if tune else None,
+                     "prior_strength": settings["strength"], "chi_noise": settings["noise"],  # as MODEL_CARD reads them
+                     "prior_chosen_on_split_seed": TUNE_SEED if tune else None,
                      "soluble_label": f"chi < {SOLUBLE_CHI}", "hansen_table": HANSEN_FILE},
         "tuning": tuning,
         "results": summarize(frame),

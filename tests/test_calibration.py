@@ -224,3 +224,70 @@ def test_api_refuses_bad_tests(predictor):
         predictor.calibrate("PMMA", [])
     with pytest.raises(ChiLiteError, match="no usable test"):
         predictor.calibrate("PMMA", [{"solvent": "toluene"}])
+
+
+def test_offset_absorbs_a_uniform_shift(predictor):
+    """With the sphere pinned (huge λ), twenty tests 0.3 above the ensemble put each member's gap into its χ offset."""
+    model = predictor.factorized
+    prior = model.embed_polymers(predictor.polymer_descriptors("*CC(C)(*)C(=O)OC")[None])[0]
+    solvents = predictor.solvent_embeddings([predictor.predict("PS", s, 25).solvent for s in SOLVENTS])
+    temps = np.full(20, 298.15)
+    chi, _ = predict_members(model.head, prior, solvents, temps)
+    fit = fit_embedding(model.head, prior, solvents, temps, chi.mean(1) + 0.3, np.full(20, np.nan), strength=1e8,
+                        offset_prior=1.0, slope_prior=0.0)
+    assert np.allclose(fit.offset[:, 0], 0.3 + (chi.mean(1)[:, None] - chi).mean(axis=0), atol=0.01)  # per member
+    assert np.allclose(fit.offset[:, 1], 0.0, atol=1e-6)
+    assert np.allclose(fit.embedding, prior, atol=1e-3)
+    off = fit_embedding(model.head, prior, solvents, temps, chi.mean(1) + 0.3, np.full(20, np.nan), strength=1e8,
+                        offset_prior=0.0)
+    assert np.allclose(off.offset, 0.0, atol=1e-6)
+
+
+def test_soluble_tests_move_chi_across_the_verdict_line(predictor):
+    """Soluble tests enter through χ < 0.5: 'no' in solvents the model calls good pushes their χ up past 0.5."""
+    good = [s for s in SOLVENTS if predictor.predict("PMMA", s, 25).chi < 0.4][:4]
+    assert good
+    profile = predictor.calibrate("PMMA", [{"solvent": s, "soluble": "no"} for s in good])
+    assert all(predictor.predict(profile, s, 25).chi > predictor.predict("PMMA", s, 25).chi for s in good)
+
+
+def _offset_profile(predictor, delta):
+    """A PMMA profile whose χ offset is ``delta`` (ΔA) on top of its fitted sphere."""
+    profile = predictor.calibrate("PMMA", _shift(predictor, SOLVENTS[:3], 0.2))
+    return PolymerProfile(**{**profile.__dict__, "chi_offset": np.tile([delta, 0.0], (len(profile.embedding), 1))})
+
+
+def test_every_path_applies_the_offset(predictor, tmp_path):
+    """predict, the phase grid, screen and the distributed screen all add the profile's χ offset."""
+    from chi_lite import distributed
+    from chi_lite.screening import Screener
+
+    plain, shifted = _offset_profile(predictor, 0.0), _offset_profile(predictor, 0.25)
+    a, b = predictor.predict(plain, "toluene", 40), predictor.predict(shifted, "toluene", 40)
+    assert abs(b.chi - a.chi - 0.25) < 1e-5 and abs(b.A - a.A - 0.25) < 1e-5 and abs(b.B - a.B) < 1e-3
+    grid = predictor.predict_temperatures(shifted, "toluene", [313.15, 350.0])
+    assert abs(grid[0].chi - b.chi) < 1e-5
+    library = tmp_path / "lib.smi"
+    library.write_text("Cc1ccccc1 toluene\nCC(C)=O acetone\n")
+    screener = Screener()
+    for run in (lambda p: screener.screen([p], library, 40),
+                lambda p: distributed.screen(library, [p], 40, screener=screener)):
+        chis = [{row["smiles"]: row["chi"] for row in run(p).rows} for p in (plain, shifted)]
+        assert chis[0].keys() == chis[1].keys() and len(chis[0]) == 2
+        for smiles, chi in chis[0].items():
+            assert abs(chis[1][smiles] - chi - 0.25) < 1e-4
+        assert abs(chis[1]["Cc1ccccc1"] - b.chi) < 1e-4
+
+
+def test_format_1_profile_reads_with_zero_offset(predictor):
+    """Profiles written before the χ offset (format 1) still load and predict exactly as their sphere does."""
+    profile = _offset_profile(predictor, 0.0)
+    doc = profile.to_dict()
+    doc["format"] = "chi-lite polymer profile 1"
+    del doc["chi_offset"]
+    old = predictor.load_profile(doc)
+    assert old.chi_offset is None and old.offset_ab == (0.0, 0.0)
+    assert abs(predictor.predict(old, "acetone", 25).chi - predictor.predict(profile, "acetone", 25).chi) < 1e-6
+    bad = {**profile.to_dict(), "chi_offset": [[0.1]]}
+    with pytest.raises(ProfileError, match="chi_offset must be"):
+        predictor.load_profile(bad)

@@ -210,6 +210,7 @@ class ChiPredictor:
         model = self.loaded.factorized
         embedding, solvent_novelty = model.encode_solvents(np.stack([self.solvent_descriptors(s) for s in solvents]))
         chi, std, a, b, p = model.pair_head(np.repeat(profile.embedding[None], n, axis=0), embedding, t)[:5]
+        chi, a, b = profile.shift(chi, a, b, t)  # the profile's χ offset (chi_lite.profile)
         novelty_p = novelty_s = None
         if self.loaded.has_novelty:  # the structure's novelty: calibration moves the sphere, not the chemistry
             novelty_p = np.full(n, self.loaded.polymer_novelty(profile.smiles))

@@ -1,15 +1,17 @@
-"""A calibrated polymer: its fitted solubility sphere per member, the tests behind it, as a small JSON file.
+"""A calibrated polymer: its fitted solubility sphere per member, a χ offset, the tests behind it, as a small JSON file.
 
 Why: a profile stands in for the polymer everywhere (predict, screen, phase, serve, the API);
 χ is then computed from the profile's embedding through the solvent encoder and the pair
-head, never from the polymer's structure. A profile belongs to one model (its sha256).
+head, never from the polymer's structure, plus the profile's χ offset ΔA + ΔB/T (the
+polymer-level bias its tests revealed). Every path that predicts with a profile applies the
+offset through ``PolymerProfile.shift`` or ``shift_scorer``. A profile belongs to one model (its sha256).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -21,9 +23,11 @@ from .lab_tests import LabTest
 from .names import lookup, resolve_polymer
 
 if TYPE_CHECKING:
+    from .factorized import PolymerScorer
     from .predictor import ChiPredictor
 
-FORMAT = "chi-lite polymer profile 1"
+FORMAT = "chi-lite polymer profile 2"
+OLD_FORMATS = ("chi-lite polymer profile 1",)  # no χ offset: read with a zero offset, as they were fitted
 MAX_PROFILE_BYTES = 1 << 20
 
 
@@ -46,6 +50,26 @@ class PolymerProfile:
     residuals_after: tuple[float, ...]
     model_sha256: str
     skipped: tuple[tuple[int, str], ...] = field(default=())  # rows of the tests that could not be used
+    chi_offset: np.ndarray | None = None  # (K, 2): per member ΔA, ΔB (kelvin); χ += ΔA + ΔB / T. None: zero
+
+    @property
+    def offset_ab(self) -> tuple[float, float]:
+        """(ΔA, ΔB) applied to the ensemble's χ: the member mean, so χ's spread stays the embeddings' spread."""
+        if self.chi_offset is None:
+            return 0.0, 0.0
+        mean = np.asarray(self.chi_offset, dtype=np.float64).mean(axis=0)
+        return float(mean[0]), float(mean[1])
+
+    def chi_shift(self, temperature_k: Any) -> np.ndarray:
+        """ΔA + ΔB / T: what the profile adds to the structure-free χ of its embedding at ``temperature_k``."""
+        da, db = self.offset_ab
+        return da + db / np.asarray(temperature_k, dtype=np.float64)
+
+    def shift(self, chi: Any, a: Any, b: Any, temperature_k: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """χ, A, B (each (n,)) of the profile's embedding with its χ offset applied: one call per predicting path."""
+        da, db = self.offset_ab
+        return (np.asarray(chi, dtype=np.float64) + self.chi_shift(temperature_k),
+                np.asarray(a, dtype=np.float64) + da, np.asarray(b, dtype=np.float64) + db)
 
     @property
     def label(self) -> str:
@@ -67,6 +91,8 @@ class PolymerProfile:
             "format": FORMAT, "polymer": self.polymer, "smiles": self.smiles, "name": self.name,
             "model_sha256": self.model_sha256, "prior_strength": self.prior_strength, "chi_noise": self.chi_noise,
             "embedding": np.asarray(self.embedding, dtype=float).round(7).tolist(),
+            "chi_offset": np.zeros((len(self.embedding), 2)).tolist() if self.chi_offset is None
+            else np.asarray(self.chi_offset, dtype=float).round(7).tolist(),
             "tests": [t.to_dict() for t in self.tests],
             "residuals_before": list(self.residuals_before), "residuals_after": list(self.residuals_after),
             "skipped": [{"line": line, "error": error} for line, error in self.skipped],
@@ -75,12 +101,17 @@ class PolymerProfile:
     @classmethod
     def from_dict(cls, data: Any, source: str = "profile") -> "PolymerProfile":
         """A profile from its JSON object; anything malformed is a ProfileError naming ``source``."""
-        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        if not isinstance(data, Mapping) or (data.get("format") != FORMAT and data.get("format") not in OLD_FORMATS):
             raise ProfileError(f"{source} is not a chi-lite polymer profile (expected \"format\": \"{FORMAT}\")")
         try:
             embedding = np.asarray(data["embedding"], dtype=np.float64)
             if embedding.ndim != 2 or not np.all(np.isfinite(embedding)):
                 raise ValueError("embedding must be a finite (members × width) array")
+            offset = None
+            if data["format"] == FORMAT:
+                offset = np.asarray(data["chi_offset"], dtype=np.float64)
+                if offset.shape != (len(embedding), 2) or not np.all(np.isfinite(offset)):
+                    raise ValueError("chi_offset must be a finite (members × 2) array")
             profile = cls(
                 polymer=str(data["polymer"]), smiles=str(data["smiles"]),
                 name=None if data.get("name") is None else str(data["name"]), embedding=embedding,
@@ -90,6 +121,7 @@ class PolymerProfile:
                 residuals_after=tuple(float(r) for r in data["residuals_after"]),
                 model_sha256=str(data["model_sha256"]),
                 skipped=tuple((int(s["line"]), str(s["error"])) for s in data.get("skipped", [])),
+                chi_offset=offset,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ProfileError(f"{source} is malformed: {exc}") from None
@@ -150,18 +182,19 @@ def calibrate_polymer(
     soluble = np.array([np.nan if t.soluble is None else float(t.soluble) for t in tests])
     fit = fit_embedding(model.head, prior, solvents, temps, chi, soluble, strength=strength, noise=noise)
     entry = lookup("polymers", polymer)
+    offset = fit.offset * np.array([1.0, model.head.t_ref])  # (c, d) → (ΔA, ΔB in kelvin): χ += c + d·T_REF/T
     return PolymerProfile(
         polymer=polymer, smiles=smiles, name=entry.name if entry is not None else None, embedding=fit.embedding,
         tests=tuple(tests), prior_strength=strength, chi_noise=noise,
         residuals_before=_residuals(tests, *predict_members(model.head, prior, solvents, temps)),
-        residuals_after=_residuals(tests, *predict_members(model.head, fit.embedding, solvents, temps)),
-        model_sha256=predictor.artifact.sha256, skipped=tuple(skipped),
+        residuals_after=_residuals(tests, *predict_members(model.head, fit.embedding, solvents, temps, fit.offset)),
+        model_sha256=predictor.artifact.sha256, skipped=tuple(skipped), chi_offset=offset,
     )
 
 
-def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: np.ndarray,
+def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: "PolymerProfile",
                   solvents: Sequence[tuple[str, str]], temperature_k: float) -> list[tuple[str, bool]]:
-    """(name, now soluble) of the (name, SMILES) solvents whose verdict changed between two embeddings.
+    """(name, now soluble) of the (name, SMILES) solvents whose verdict changed from an embedding to a profile.
 
     The verdict is p_miscible ≥ 0.5 (χ < 0.5 for a model without a miscibility head); solvents
     that cannot be featurized are left out.
@@ -178,13 +211,23 @@ def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: np.ndarr
     embedded = predictor.solvent_embeddings([smiles for _, smiles in usable])
     temps = np.full(len(usable), temperature_k)
     verdicts = []
-    for emb in (before, after):
+    for emb, shift in ((before, 0.0), (after.embedding, after.chi_shift(temperature_k))):
         chi, logit = predict_members(predictor.factorized.head, emb, embedded, temps)
         if predictor.reports_miscibility:
             verdicts.append(sigmoid(logit).mean(axis=1) >= 0.5)
         else:
-            verdicts.append(chi.mean(axis=1) < 0.5)
+            verdicts.append(chi.mean(axis=1) + shift < 0.5)
     return [(name, bool(now)) for (name, _), was, now in zip(usable, *verdicts) if was != now]
+
+
+def shift_scorer(polymer: Any, scorer: "PolymerScorer", temperature_k: float) -> "PolymerScorer":
+    """A screening scorer with a profile's χ offset folded in; a polymer given by name or SMILES is unchanged."""
+    if isinstance(polymer, str):
+        return scorer
+    if not isinstance(polymer, PolymerProfile):
+        polymer = PolymerProfile.load(polymer) if isinstance(polymer, (str, Path)) else PolymerProfile.from_dict(polymer)
+    shift = np.float32(polymer.chi_shift(temperature_k))
+    return replace(scorer, chi_offsets=(scorer.chi_offsets + shift).astype(np.float32))
 
 
 def structure_embedding(predictor: "ChiPredictor", profile: PolymerProfile) -> np.ndarray:

@@ -14,6 +14,7 @@ everything after that is numpy and takes seconds.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -23,7 +24,8 @@ import click
 import numpy as np
 import pandas as pd
 
-from chi_lite.calibration import CHI_NOISE, PRIOR_STRENGTH, fit_embedding, predict_members, sigmoid
+from chi_lite import calibration
+from chi_lite.calibration import fit_embedding, predict_members, sigmoid
 from chi_lite.factorized import HeadWeights
 
 KS = (0, 1, 3, 5, 10)
@@ -31,8 +33,16 @@ DRAWS = 5
 DRAW_SEED = 12345
 SOLUBLE_CHI = 0.5  # label of a soluble/insoluble test: χ < 0.5
 REPORT_SEED = 0  # split seed of the reported figures
-TUNE_SEED = 1  # split seed on which the prior strength is chosen
-TUNE_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+TUNE_SEED = 1  # split seed on which the fit's settings are chosen
+# Chosen on TUNE_SEED in three stages (choose_settings): the χ-test settings by the mean calibrated χ
+# RMSE over k = 1, 3, 5, 10, then the χ slope prior the same way (adopted only when it lowers that
+# RMSE by more than PARSIMONY: an extra parameter must earn its place), then the soluble-test
+# likelihood's scale by the mean accuracy (χ < 0.5) over k = 1, 3, 5, 10. The miscibility head's
+# weight is not tuned: it stays 1 so the verdict users see (p_miscible) follows soluble tests too.
+CHI_GRID = {"strength": (10.0, 30.0, 100.0), "noise": (0.15, 0.25, 0.35), "offset_prior": (0.0, 0.15, 0.3)}
+SLOPE_GRID = (0.05, 0.15)
+SOLUBLE_GRID = {"soluble_scale": (0.03, 0.05, 0.1, 0.2)}
+PARSIMONY = 0.001
 HANSEN_FILE = "hansen/hsp_solvents.csv"
 
 
@@ -151,8 +161,19 @@ def _draws(n_rows: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
     return [np.sort(rng.choice(n_rows, size=k, replace=False)) for _ in range(DRAWS)]
 
 
-def evaluate_split(data, bundles: list[Path], strength: float, hsp: dict[str, np.ndarray] | None) -> pd.DataFrame:
-    """One row per (k, draw, held-out polymer, scored row): observations and every prediction."""
+def runtime_settings() -> dict[str, float]:
+    """The fit settings the runtime uses (chi_lite.calibration's constants)."""
+    return {"strength": calibration.PRIOR_STRENGTH, "noise": calibration.CHI_NOISE,
+            "offset_prior": calibration.OFFSET_PRIOR, "slope_prior": calibration.SLOPE_PRIOR,
+            "soluble_scale": calibration.SOLUBLE_SCALE, "miscibility_weight": calibration.MISCIBILITY_WEIGHT}
+
+
+def evaluate_split(data, bundles: list[Path], fit: dict[str, float], hsp: dict[str, np.ndarray] | None,
+                   modes: tuple[str, ...] = ("chi", "soluble")) -> pd.DataFrame:
+    """One row per (k, draw, held-out polymer, scored row): observations and every prediction.
+
+    ``fit``: fit_embedding's settings; ``modes``: which kind of test to fit (the other's predictions are NaN).
+    """
     from .data import canonical
 
     records = []
@@ -181,9 +202,13 @@ def evaluate_split(data, bundles: list[Path], strength: float, hsp: dict[str, np
                     nan = np.full(k, np.nan)
                     fits = {}
                     for mode, chi_t, sol_t in (("chi", chi_obs[tests], nan), ("soluble", nan, soluble[tests])):
-                        emb = prior if k == 0 else fit_embedding(head, prior, solvents[tests], temps[tests], chi_t, sol_t,
-                                                                 strength=strength).embedding
-                        fits[mode] = predict_members(head, emb, solvents[other], temps[other])
+                        if mode not in modes:
+                            fits[mode] = np.full((len(other), 1), np.nan), np.full((len(other), 1), np.nan)
+                        elif k == 0:
+                            fits[mode] = chi0[other], logit0[other]
+                        else:
+                            result = fit_embedding(head, prior, solvents[tests], temps[tests], chi_t, sol_t, **fit)
+                            fits[mode] = predict_members(head, result.embedding, solvents[other], temps[other], result.offset)
                     red = np.full(len(other), np.nan)
                     known = ~np.isnan(delta[tests]).any(axis=1)
                     if hsp and k > 0 and known.any():
@@ -235,18 +260,42 @@ def summarize(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def choose_strength(data, bundles: list[Path], log: Callable[[str], None]) -> tuple[float, list[dict]]:
-    """The prior strength with the lowest mean calibrated χ RMSE over k = 1, 3, 5, 10 (tuning seed only)."""
-    scores = []
-    for strength in TUNE_GRID:
-        summary = summarize(evaluate_split(data, bundles, strength, None))
-        rmse = [e["calibrated"]["rmse"] for e in summary["chi"] if e["k"] > 0]
-        acc = [e["accuracy_chi_rule"] for e in summary["soluble"] if e["k"] > 0]
-        scores.append({"strength": strength, "mean_rmse": round(float(np.mean(rmse)), 4),
-                       "mean_accuracy": round(float(np.mean(acc)), 4)})
-        log(f"prior strength {strength:g}: mean χ RMSE {scores[-1]['mean_rmse']:.4f}, mean accuracy {scores[-1]['mean_accuracy']:.4f}")
-    best = min(scores, key=lambda s: s["mean_rmse"])
-    return best["strength"], scores
+def _mean_rmse(frame: pd.DataFrame) -> float:
+    """Mean over k > 0 of the calibrated χ RMSE of the scored rows."""
+    part = frame[frame["k"] > 0]
+    return float(part.groupby("k").apply(lambda g: np.sqrt(np.mean((g["pred_chi"] - g["chi"]) ** 2))).mean())
+
+
+def _mean_accuracy(frame: pd.DataFrame) -> float:
+    """Mean over k > 0 of the accuracy of χ < 0.5 after soluble/insoluble tests."""
+    part = frame[frame["k"] > 0]
+    return float(part.groupby("k").apply(lambda g: np.mean((g["chi_sol"] < SOLUBLE_CHI) == (g["soluble"] > 0.5))).mean())
+
+
+def choose_settings(data, bundles: list[Path], log: Callable[[str], None]) -> tuple[dict[str, float], list[dict]]:
+    """The fit settings chosen on the tuning split (see CHI_GRID): χ settings, then the slope, then the soluble likelihood."""
+    settings = runtime_settings()
+    tuning: list[dict] = []
+
+    def score(stage: str, trial: dict[str, float], mode: str) -> float:
+        frame = evaluate_split(data, bundles, {**settings, **trial}, None, (mode,))
+        value = _mean_rmse(frame) if mode == "chi" else _mean_accuracy(frame)
+        tuning.append({"stage": stage, **trial, "mean_rmse" if mode == "chi" else "mean_accuracy": round(value, 4)})
+        log(f"{stage}: {trial} → {'mean χ RMSE' if mode == 'chi' else 'mean accuracy'} {value:.4f}")
+        return value
+
+    keys = list(CHI_GRID)
+    trials = [dict(zip(keys, values)) for values in itertools.product(*CHI_GRID.values())]
+    settings.update(min(trials, key=lambda trial: score("chi", {**trial, "slope_prior": 0.0}, "chi")), slope_prior=0.0)
+    best = score("slope", {"slope_prior": 0.0}, "chi")
+    for value in SLOPE_GRID:
+        rmse = score("slope", {"slope_prior": value}, "chi")
+        if rmse < best - PARSIMONY:
+            best, settings["slope_prior"] = rmse, value
+    keys = list(SOLUBLE_GRID)
+    trials = [dict(zip(keys, values)) for values in itertools.product(*SOLUBLE_GRID.values())]
+    settings.update(max(trials, key=lambda trial: score("soluble", trial, "soluble")))
+    return settings, tuning
 
 
 def plot(report: dict, path: Path) -> None:
@@ -292,7 +341,7 @@ def plot(report: dict, path: Path) -> None:
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=Path("build/fewshot"), show_default=True,
               help="Fold embeddings are kept here and reused while the configuration is unchanged.")
 @click.option("--tune/--no-tune", default=True, show_default=True,
-              help=f"Choose the prior strength on split seed {TUNE_SEED} (else use the runtime's default).")
+              help=f"Choose the fit's settings on split seed {TUNE_SEED} (else use the runtime's constants).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("train/reports/fewshot.json"), show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/fewshot.png"), show_default=True)
 def fewshot(data_dir: Path, config_path, members: int, folds: int, cache: Path, tune: bool, out: Path, plot_path: Path) -> None:
@@ -304,16 +353,20 @@ def fewshot(data_dir: Path, config_path, members: int, folds: int, cache: Path, 
     config = _config(config_path, members=members)
     data = _load_data(data_dir)
     labels = _load_labels(data_dir)[0] if config.miscibility_weight > 0 else None
-    strength, tuning = PRIOR_STRENGTH, []
+    settings, tuning = runtime_settings(), []
     if tune:
         tune_bundles = train_folds(data, labels, config, TUNE_SEED, folds, cache, _log)
-        strength, tuning = choose_strength(data, tune_bundles, _log)
+        settings, tuning = choose_settings(data, tune_bundles, _log)
+        if settings != runtime_settings():
+            _log(f"note: the tuned settings {settings} differ from chi_lite.calibration's constants {runtime_settings()}")
     bundles = train_folds(data, labels, config, REPORT_SEED, folds, cache, _log)
-    frame = evaluate_split(data, bundles, strength, load_solvent_hsp(data_dir))
+    frame = evaluate_split(data, bundles, settings, load_solvent_hsp(data_dir))
     report = {
         "protocol": {"scheme": "polymers", "folds": folds, "split_seed": REPORT_SEED, "members": members,
-                     "ks": list(KS), "draws": DRAWS, "draw_seed": DRAW_SEED, "chi_noise": CHI_NOISE,
-                     "prior_strength": strength, "prior_chosen_on_split_seed": TUNE_SEED if tune else None,
+                     "ks": list(KS), "draws": DRAWS, "draw_seed": DRAW_SEED, "fit": settings,
+                     "settings_chosen_on_split_seed": TUNE_SEED if tune else None,
+                     "prior_strength": settings["strength"], "chi_noise": settings["noise"],  # as MODEL_CARD reads them
+                     "prior_chosen_on_split_seed": TUNE_SEED if tune else None,
                      "soluble_label": f"chi < {SOLUBLE_CHI}", "hansen_table": HANSEN_FILE},
         "tuning": tuning,
         "results": summarize(frame),

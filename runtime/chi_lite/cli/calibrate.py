@@ -57,7 +57,7 @@ def calibrate(polymer, tests_path, out_path, kelvin, prior_strength, model_dir, 
     click.echo(f"RMS residual: before {rms[0] ** 0.5:.3f}, after {rms[1] ** 0.5:.3f}")
     named = [(entry.name, entry.smiles) for entry in table("solvents")]
     tested = list(dict.fromkeys((t.solvent, t.solvent_smiles) for t in profile.tests))
-    flips = verdict_flips(predictor, structure_embedding(predictor, profile), profile.embedding,
+    flips = verdict_flips(predictor, structure_embedding(predictor, profile), profile,
                           tested + [n for n in named if n[1] not in {s for _, s in tested}], ROOM_TEMPERATURE_K)
     if flips:
         click.echo(f"verdict flipped at 25 °C ({len(flips)} solvents): " + ", ".join(

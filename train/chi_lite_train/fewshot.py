@@ -87,8 +87,13 @@ def train_folds(data, labels, config, seed: int, folds_n: int, cache: Path, log:
     """One bundle per fold of split ``seed`` in ``cache`` (reused when the same config made it)."""
     from .evaluate import scheme_folds
 
+    import hashlib
+
     cache.mkdir(parents=True, exist_ok=True)
-    stamp = json.dumps(config.to_dict(), sort_keys=True)
+    # The stamp covers what the fold models learn from: the config, the χ data and the labels
+    # (a cache made before the PolySol labels changed must not be reused).
+    labels_sha = None if labels is None else hashlib.sha256(labels.to_csv(index=False).encode()).hexdigest()
+    stamp = json.dumps({"config": config.to_dict(), "data": data.fingerprint, "labels": labels_sha}, sort_keys=True)
     paths = []
     for k, test_pos in enumerate(scheme_folds(data, "polymers", folds_n, seed)):
         path = cache / f"seed{seed}_fold{k}.npz"

@@ -49,12 +49,18 @@ def test_one_test_moves_little_twenty_move_a_lot(predictor):
     assert carried[20] > 0.85 * 0.4
 
 
-def test_fit_lowers_every_members_loss(predictor):
+def pmma_setup(predictor):
+    """(factorized model, PMMA's structure embedding, 20 solvent embeddings, 25 °C, per-member χ)."""
     model = predictor.factorized
     prior = model.embed_polymers(predictor.polymer_descriptors("*CC(C)(*)C(=O)OC")[None])[0]
     solvents = predictor.solvent_embeddings([predictor.predict("PS", s, 25).solvent for s in SOLVENTS])
     temps = np.full(20, 298.15)
     chi, _ = predict_members(model.head, prior, solvents, temps)
+    return model, prior, solvents, temps, chi
+
+
+def test_fit_lowers_every_members_loss(predictor):
+    model, prior, solvents, temps, chi = pmma_setup(predictor)
     fit = fit_embedding(model.head, prior, solvents, temps, chi.mean(1) + 0.3, np.full(20, np.nan))
     assert np.all(fit.loss_after < fit.loss_before)
     with pytest.raises(ValueError):
@@ -228,11 +234,7 @@ def test_api_refuses_bad_tests(predictor):
 
 def test_offset_absorbs_a_uniform_shift(predictor):
     """With the sphere pinned (huge λ), twenty tests 0.3 above the ensemble put each member's gap into its χ offset."""
-    model = predictor.factorized
-    prior = model.embed_polymers(predictor.polymer_descriptors("*CC(C)(*)C(=O)OC")[None])[0]
-    solvents = predictor.solvent_embeddings([predictor.predict("PS", s, 25).solvent for s in SOLVENTS])
-    temps = np.full(20, 298.15)
-    chi, _ = predict_members(model.head, prior, solvents, temps)
+    model, prior, solvents, temps, chi = pmma_setup(predictor)
     fit = fit_embedding(model.head, prior, solvents, temps, chi.mean(1) + 0.3, np.full(20, np.nan), strength=1e8,
                         offset_prior=1.0, slope_prior=0.0)
     assert np.allclose(fit.offset[:, 0], 0.3 + (chi.mean(1)[:, None] - chi).mean(axis=0), atol=0.01)  # per member

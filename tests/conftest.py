@@ -21,7 +21,7 @@ SHIPPED = ROOT / "artifacts"
 # test files are not collected and tests marked needs_torch are skipped.
 TRAINING_DEPENDENCIES = ("torch", "onnx", "pandas")
 HAS_TRAINING = all(importlib.util.find_spec(name) is not None for name in TRAINING_DEPENDENCIES)
-TRAINING_TEST_FILES = ["test_cv.py", "test_training.py", "test_polysol.py"]
+TRAINING_TEST_FILES = ["test_cv.py", "test_training.py", "test_polysol.py", "test_sigma_calibration.py"]
 collect_ignore = [] if HAS_TRAINING else TRAINING_TEST_FILES
 
 

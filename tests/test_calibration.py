@@ -67,6 +67,7 @@ def test_fit_lowers_every_members_loss(predictor):
         fit_embedding(model.head, prior, solvents, temps, chi.mean(1), np.full(20, np.nan), strength=0.0)
 
 
+@pytest.mark.needs_torch
 def test_hansen_sphere_baseline_fit():
     from chi_lite_train.fewshot import fit_hansen_sphere, hansen_distance
 

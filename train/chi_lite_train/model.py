@@ -155,7 +155,7 @@ class ChiEnsemble(nn.Module):
         self.solvent_novelty = Novelty(solvent_reference if solvent_reference is not None else torch.zeros(1, len(solvent_scaler.mean)))
         self.members = nn.ModuleList(members)
         self.register_buffer("chi_mean", torch.tensor(chi_mean, dtype=torch.float32))
-        self.chi_scale = float(chi_scale)  # χ_H baseline → standardized head units
+        self.register_buffer("chi_scale", torch.tensor(chi_scale, dtype=torch.float32))
         self.register_buffer("t_ref", torch.tensor(T_REF, dtype=torch.float32))
         # Raw-input columns of POLYMER_GC / SOLVENT_GC (only when the members use χ_H).
         self.gc_columns = gc_columns

@@ -117,7 +117,7 @@ def test_miscibility_cv_holds_out_every_trace_of_a_test_polymer(monkeypatch):
         return None, None, {}
 
     def fake_predict(ensemble, vocabulary, rows):
-        return pd.DataFrame({"pred": 0.3, "std": 0.1, "p_miscible": 0.6}, index=rows.index)
+        return pd.DataFrame({"pred": 0.3, "std": 0.1, "p_miscible": 0.6, "polymer_novelty": 0.2, "solvent_novelty": 0.1}, index=rows.index)
 
     monkeypatch.setattr(evaluate, "train_ensemble", fake_train)
     monkeypatch.setattr(evaluate, "predict_frame", fake_predict)

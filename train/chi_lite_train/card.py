@@ -152,6 +152,7 @@ def _levers_section(levers_dir: Path | None) -> list[str]:
            "ensemble spread's ±1σ coverage. Seeds other than 0 (the reported seed); seed-to-seed noise ≈ ±0.02 R².",
            "", "| lever | settings | seed | train R² / RMSE | pairs R² / RMSE | LPO R² / RMSE | LSO R² / RMSE | ±1σ LPO (spread) |",
            "|---|---|---|---|---|---|---|---|"]
+    notes: list[str] = []
     for path in files:
         doc = _read(path)
 
@@ -163,7 +164,9 @@ def _levers_section(levers_dir: Path | None) -> list[str]:
         lpo_cov = doc.get("polymers", {}).get("within_1sigma")
         out.append(f"| {doc['name']} | {settings} | {doc['seed']} | {pair('train')} | {pair('pairs')} | {pair('polymers')} | "
                    f"{pair('solvents')} | {'—' if lpo_cov is None else f'{lpo_cov:.2f}'} |")
-    return out + [""]
+        if doc.get("note"):
+            notes.append(f"- {doc['name']}: {doc['note']}.")
+    return out + [""] + (notes + [""] if notes else [])
 
 
 def _answer_section(manifest: ModelManifest) -> list[str]:

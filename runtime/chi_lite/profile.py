@@ -4,7 +4,7 @@ Why: a profile stands in for the polymer everywhere (predict, screen, phase, ser
 χ is then computed from the profile's embedding through the solvent encoder and the pair
 head, never from the polymer's structure, plus the profile's χ offset ΔA + ΔB/T (the
 polymer-level bias its tests revealed). Every path that predicts with a profile applies the
-offset through ``PolymerProfile.shift`` or ``shift_scorer``. A profile belongs to one model (its sha256).
+offset through ``PolymerProfile.shift`` or ``PolymerProfile.shift_scorer``. A profile belongs to one model (its sha256).
 """
 
 from __future__ import annotations
@@ -70,6 +70,11 @@ class PolymerProfile:
         da, db = self.offset_ab
         return (np.asarray(chi, dtype=np.float64) + self.chi_shift(temperature_k),
                 np.asarray(a, dtype=np.float64) + da, np.asarray(b, dtype=np.float64) + db)
+
+    def shift_scorer(self, scorer: "PolymerScorer", temperature_k: float) -> "PolymerScorer":
+        """A screening scorer of this profile's embedding with its χ offset folded in."""
+        shift = np.float32(self.chi_shift(temperature_k))
+        return replace(scorer, chi_offsets=(scorer.chi_offsets + shift).astype(np.float32))
 
     @property
     def label(self) -> str:
@@ -218,16 +223,6 @@ def verdict_flips(predictor: "ChiPredictor", before: np.ndarray, after: "Polymer
         else:
             verdicts.append(chi.mean(axis=1) + shift < 0.5)
     return [(name, bool(now)) for (name, _), was, now in zip(usable, *verdicts) if was != now]
-
-
-def shift_scorer(polymer: Any, scorer: "PolymerScorer", temperature_k: float) -> "PolymerScorer":
-    """A screening scorer with a profile's χ offset folded in; a polymer given by name or SMILES is unchanged."""
-    if isinstance(polymer, str):
-        return scorer
-    if not isinstance(polymer, PolymerProfile):
-        polymer = PolymerProfile.load(polymer) if isinstance(polymer, (str, Path)) else PolymerProfile.from_dict(polymer)
-    shift = np.float32(polymer.chi_shift(temperature_k))
-    return replace(scorer, chi_offsets=(scorer.chi_offsets + shift).astype(np.float32))
 
 
 def structure_embedding(predictor: "ChiPredictor", profile: PolymerProfile) -> np.ndarray:

@@ -35,7 +35,6 @@ from .library import LibraryRow, describe, iter_chunks
 from .loaded import LoadedModel, check_same_model
 from .names import lookup, resolve_polymer
 from .predictor import ChiPredictor
-from .profile import shift_scorer
 from .units import check_chain_length, to_kelvin
 
 SORT_KEYS = ("chi", "p_miscible")
@@ -239,8 +238,10 @@ class Screener:
 
     def scorer(self, polymer: Any, temperature_k: float) -> tuple[str, PolymerScorer]:
         """(repeat-unit SMILES, linear scorer) of one polymer (name, SMILES or profile) at one temperature."""
-        smiles, embedding, novelty = self._encode_polymer(polymer)
-        return smiles, shift_scorer(polymer, self.model.scorer(embedding, temperature_k, novelty), temperature_k)
+        profile = None if isinstance(polymer, str) else self.predictor.load_profile(polymer)  # parsed once
+        smiles, embedding, novelty = self._encode_polymer(polymer if profile is None else profile)
+        scorer = self.model.scorer(embedding, temperature_k, novelty)
+        return smiles, scorer if profile is None else profile.shift_scorer(scorer, temperature_k)
 
     def _encode_polymer(self, polymer: Any) -> tuple[str, np.ndarray, float]:
         """(repeat-unit SMILES, embedding, novelty): one polymer-encoder run for a structure.
